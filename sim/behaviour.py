@@ -1,0 +1,186 @@
+"""Organic behaviour: one vectorised step of every consumer's daily hazards.
+
+For the interval [t0, t0+Δ) each consumer may (each event decided by a uniform of its own
+keyed stream, drawn for the whole population):
+
+* **purchase** with probability ``1 - exp(-h Δ)``, where
+  ``h = h0·(1 - π·e_pen) + a·e_boost`` (:func:`sim.response.organic_hazard` gives h0;
+  ``e`` are the shares of the interval covered by a backlash penalty or a persuasion
+  window).  A purchase is *induced* when it would not have happened without the
+  persuasion under the same uniform (``u ≥ 1 - exp(-h_base Δ)``), so induced purchases
+  are exactly the within-step counterfactual difference.  Induced purchases are in the
+  offered category; others in a category drawn from ``s_ic·W_ic``.  An active offer is
+  redeemed by any purchase, induced or not (sure things redeem too);
+* **browse** with rate ``r_browse·D_i·e^{κA}``; a session picks a category like a purchase,
+  may add to a cart (``p_cart·C·s_ic``) or a wish list (explicit data);
+* **abandon** an open cart with hazard ``r_abandon``; abandoners return to buy with a
+  hazard that decays over ``abandoner_memory_days`` (the "sure things" of triggers);
+* **review** a purchase, **visit a store**, **send a location ping** (ambient data),
+  **lapse** (active to lapsed), and leave the *new* stage after ``new_days``.
+
+After the step, word of mouth spreads (:mod:`sim.word_of_mouth`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.observe import EventFeed
+from sim.response import demand_factor, organic_hazard
+from sim.state import overlap
+from sim.streams import Purpose, Streams
+
+if TYPE_CHECKING:
+    from sim.config import MarketConfig
+    from sim.market import Market
+    from sim.observe import Observations
+    from sim.population import Population
+
+
+def draw_category(weights: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Categorical draw per row of ``weights`` (n, C) with uniforms ``u`` (n,)."""
+    cum = np.cumsum(weights, axis=1)
+    pick = (cum < (u * cum[:, -1])[:, None]).sum(axis=1)
+    return np.minimum(pick, weights.shape[1] - 1).astype(np.int16)
+
+
+def organic_step(m: Market, k: int) -> None:
+    """Advance every consumer through step ``k`` (the interval [kΔ, (k+1)Δ))."""
+    cfg, pop, st, s = m.cfg, m.pop, m.state, m.streams
+    b = cfg.behaviour
+    n, dt = pop.n, cfg.step_days
+    t0, t1 = k * dt, (k + 1) * dt
+    f32 = np.float32
+    floor = f32(cfg.response.awareness_floor)
+
+    demand = demand_factor(cfg, pop.share, st.awareness)
+    h_base = organic_hazard(cfg, pop, st, slice(None), t0, demand=demand)
+    if m.penalty_horizon > t0:
+        h_base *= 1.0 - f32(cfg.creepiness.purchase_penalty) * overlap(
+            st.penalty_start, st.penalty_end, t0, t1)
+    if m.boost_horizon > t0:
+        h = h_base + overlap(st.boost_start, st.boost_end, t0, t1) * st.boost
+    else:
+        h = h_base
+    u = s.uniform(Purpose.PURCHASE, n, k)
+    buy = u < -np.expm1(-h * f32(dt))
+    buyers = np.flatnonzero(buy)
+
+    # --- purchases
+    u_b = u[buyers]
+    induced = u_b >= -np.expm1(-h_base[buyers] * f32(dt))
+    aw_b = floor + (1 - floor) * st.awareness[buyers]
+    cat = draw_category(pop.share[buyers] * aw_b, s.uniform(Purpose.PURCHASE_CATEGORY, n, k)[buyers])
+    boosted_cat = st.boost_category[buyers]
+    use_offer_cat = induced & (boosted_cat >= 0)
+    cat = np.where(use_offer_cat, boosted_cat, cat).astype(np.int16)
+    value = pop.basket_mean[buyers] * (f32(0.5) + s.uniform(Purpose.BASKET, n, k)[buyers])
+    when = t0 + dt * pop.active_hour[buyers].astype(np.float64) / 24.0
+    has_offer = (st.offer_end[buyers] > t0) & (st.offer_start[buyers] < t1)
+    discount = np.where(has_offer, st.offer_discount[buyers], f32(0.0))
+    offer_contact = np.where(has_offer, st.offer_contact[buyers], -1)
+    st.offer_end[buyers[has_offer]] = -1e9
+    st.boost_end[buyers] = np.minimum(st.boost_end[buyers], when)
+    st.last_purchase[buyers] = when
+    st.cart_open[buyers] = False
+    lapsed = st.lifecycle[buyers] == 2
+    st.lifecycle[buyers[lapsed]] = 1
+    m.ledger.purchases.append(time=when, consumer=buyers, category=cat, value=value,
+                              discount=discount, offer_contact=offer_contact, induced=induced)
+    obs: Observations = m.obs
+    obs.record_purchases(buyers, when, cat, value)
+    reviewed = s.uniform(Purpose.REVIEW, n, k)[buyers] < f32(b.review_prob)
+    liked = pop.share[buyers, cat] * pop.n_categories > 1.0
+    _bump(obs.likes_by_category, buyers[reviewed & liked], cat[reviewed & liked])
+
+    # --- carts: abandonment of carts opened earlier, then today's sessions
+    open_carts = np.flatnonzero(st.cart_open)
+    abandon = s.uniform(Purpose.ABANDON, n, k)[open_carts] < f32(-np.expm1(-b.cart_abandon_rate * dt))
+    ab = open_carts[abandon]
+    ab_time = t0 + dt * pop.active_hour[ab].astype(np.float64) / 24.0
+    st.cart_open[ab] = False
+    st.last_abandon[ab] = ab_time
+    abandoned = EventFeed(ab.astype(np.int32), ab_time, st.cart_category[ab])
+
+    attitude = np.exp(f32(cfg.response.attitude_effect) * st.attitude)
+    browse = s.uniform(Purpose.BROWSE, n, k) < f32(b.browse_rate * dt) * demand * attitude
+    browse[buyers] = False
+    sessions = np.flatnonzero(browse)
+    aw_s = floor + (1 - floor) * st.awareness[sessions]
+    s_cat = draw_category(pop.share[sessions] * aw_s,
+                          s.uniform(Purpose.BROWSE_CATEGORY, n, k)[sessions])
+    hour = np.mod(pop.active_hour[sessions]
+                  + 4.0 * (s.uniform(Purpose.SESSION_HOUR, n, k)[sessions] - 0.5), 24.0)
+    s_time = t0 + dt * hour.astype(np.float64) / 24.0
+    obs.record_sessions(sessions, s_time, s_cat, hour.astype(np.float32))
+    p_cart = np.minimum(f32(b.cart_add_prob) * pop.n_categories * pop.share[sessions, s_cat], 0.9)
+    add = s.uniform(Purpose.CART, n, k)[sessions] < p_cart
+    new_cart = sessions[add]
+    st.cart_open[new_cart] = True
+    st.cart_category[new_cart] = s_cat[add]
+    wish = s.uniform(Purpose.WISHLIST, n, k)[sessions] < f32(b.wishlist_prob)
+    _bump(obs.likes_by_category, sessions[wish], s_cat[wish])
+    browsed = EventFeed(sessions[~add].astype(np.int32), s_time[~add], s_cat[~add])
+
+    # --- stores, pings, lifecycle
+    visit = s.uniform(Purpose.STORE_VISIT, n, k) < f32(b.store_visit_rate * dt) * demand
+    obs.store_visits[visit] += 1
+    ping = np.flatnonzero(s.uniform(Purpose.PING, n, k) < f32(b.ping_rate * dt))
+    ping_time = t0 + dt * pop.active_hour[ping].astype(np.float64) / 24.0
+    pinged = EventFeed(ping.astype(np.int32), ping_time, np.full(len(ping), -1, np.int16))
+    lapse = (st.lifecycle == 1) & (s.uniform(Purpose.LAPSE, n, k) < f32(cfg.lifecycle.lapse_rate * dt))
+    st.lifecycle[lapse] = 2
+    graduate = (st.lifecycle == 0) & (t1 - st.first_purchase > cfg.lifecycle.new_days)
+    st.lifecycle[graduate] = 1
+    obs.publish(abandoned, browsed, pinged)
+    m.after_step(k, buyers, cat)
+
+
+def _bump(counts: np.ndarray, who: np.ndarray, cat: np.ndarray) -> None:
+    """Increment (N, C) counters at unique rows ``who`` without overflowing the dtype."""
+    top = np.iinfo(counts.dtype).max
+    cur = counts[who, cat]
+    counts[who, cat] = np.where(cur < top, cur + 1, cur)
+
+
+def seed_history(cfg: MarketConfig, pop: Population, obs: Observations, streams: Streams,
+                 last_purchase: np.ndarray) -> None:
+    """Fill the observed history before day 0 from the organic model in closed form.
+
+    Purchases per category over the consumer's tenure (at most ``history_days``) are
+    Poisson with mean ``r_i·M_stage·D_i·s_ic·tenure``; recency is the minimum of that many
+    uniform purchase times (lapsed consumers: at least 60 days ago).  Sessions of the
+    last 30 days and wish lists follow the same way.  ``last_purchase`` (state) is set
+    to the same recency.
+    """
+    f32 = np.float32
+    rng = streams.rng
+    n, c = pop.share.shape
+    lc_mult = np.asarray(cfg.lifecycle.rate_multiplier, f32)
+    demand = demand_factor(cfg, pop.share, pop.initial_awareness)
+    span = np.minimum(pop.initial_tenure, f32(cfg.history_days))
+    rate = pop.base_rate * demand * np.where(pop.initial_lifecycle == 2, f32(1.0),
+                                            lc_mult[pop.initial_lifecycle])
+    lam = (rate * span)[:, None] * pop.share
+    bought = rng(Purpose.POPULATION, 30).poisson(lam).astype(np.uint16)
+    total = bought.sum(axis=1, dtype=np.int64)
+    has = total > 0
+    u = rng(Purpose.POPULATION, 31).random(n)
+    recency = span * (1.0 - u ** (1.0 / np.maximum(total, 1)))
+    lapsed = pop.initial_lifecycle == 2
+    recency = np.where(lapsed, 60.0 + (np.maximum(span, 60.0) - 60.0) * (recency / np.maximum(span, 1e-9)),
+                       recency)
+    obs.purchases_by_category[:] = bought
+    obs.n_purchases[:] = total
+    obs.spend[:] = total * pop.basket_mean
+    obs.first_purchase[:] = -pop.initial_tenure.astype(np.float64)
+    obs.last_purchase[:] = np.where(has, -recency, obs.last_purchase)
+    last_purchase[:] = obs.last_purchase
+    sessions = cfg.behaviour.browse_rate * 30.0 * demand
+    obs.browse_by_category[:] = rng(Purpose.POPULATION, 32).poisson(
+        sessions[:, None] * pop.share).astype(np.uint16)
+    likes = cfg.behaviour.wishlist_prob * sessions * 4.0
+    obs.likes_by_category[:] = np.minimum(
+        rng(Purpose.POPULATION, 33).poisson(likes[:, None] * pop.share), 255).astype(np.uint8)

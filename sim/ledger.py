@@ -1,0 +1,117 @@
+"""Columnar record of what happened in a run: contacts, purchases and opt-outs.
+
+Each table is a fixed schema of numpy columns appended in batches (one append per
+contact batch or simulation step, never per consumer) and concatenated on demand.
+Backlash is a column of the contact table; a *response* (a purchase inside a contact's
+response window) is derived in :mod:`sim.measure` from contacts and purchases.
+The ledger is the simulator's record and holds latent columns (``persuasion``,
+``induced``); the marketer's view is :mod:`sim.observe`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+CONTACT_SCHEMA: dict[str, type] = {
+    "contact_id": np.int64,
+    "batch": np.int32,
+    "time": np.float64,
+    "consumer": np.int32,
+    "channel": np.int8,
+    "category": np.int16,
+    "discount": np.float32,
+    "depth": np.float32,
+    "data_kinds": np.uint8,
+    "arm": np.int16,
+    "status": np.int8,
+    "backlash": np.bool_,
+    "opted_out": np.bool_,
+    "intrusiveness": np.float32,
+    "persuasion": np.float32,
+}
+PURCHASE_SCHEMA: dict[str, type] = {
+    "time": np.float64,
+    "consumer": np.int32,
+    "category": np.int16,
+    "value": np.float32,
+    "discount": np.float32,
+    "offer_contact": np.int64,
+    "induced": np.bool_,
+}
+OPTOUT_SCHEMA: dict[str, type] = {"time": np.float64, "consumer": np.int32, "channel": np.int8}
+
+STATUS = ("delivered", "holdout", "opted_out", "unreachable")
+"""Contact status codes (the ``status`` column): only ``delivered`` reaches the consumer."""
+
+
+class Table:
+    """An append-only columnar table with a fixed schema."""
+
+    def __init__(self, schema: dict[str, type]) -> None:
+        self.schema = schema
+        self._chunks: dict[str, list[np.ndarray]] = {k: [] for k in schema}
+        self._rows = 0
+        self._cache: pd.DataFrame | None = None
+
+    def append(self, **columns: np.ndarray) -> None:
+        """Append a batch; every schema column must be given with the same length."""
+        if set(columns) != set(self.schema):
+            missing = set(self.schema) - set(columns)
+            extra = set(columns) - set(self.schema)
+            raise ValueError(f"ledger append: missing {sorted(missing)}, unexpected {sorted(extra)}")
+        n = len(next(iter(columns.values())))
+        if n == 0:
+            return
+        for k, dtype in self.schema.items():
+            col = np.asarray(columns[k], dtype=dtype)
+            if col.ndim == 0:
+                col = np.full(n, col, dtype=dtype)
+            if len(col) != n:
+                raise ValueError(f"ledger append: column {k} has {len(col)} rows, expected {n}")
+            self._chunks[k].append(col)
+        self._rows += n
+        self._cache = None
+
+    def __len__(self) -> int:
+        return self._rows
+
+    def column(self, name: str) -> np.ndarray:
+        chunks = self._chunks[name]
+        if not chunks:
+            return np.empty(0, dtype=self.schema[name])
+        if len(chunks) > 1:
+            self._chunks[name] = [np.concatenate(chunks)]
+        return self._chunks[name][0]
+
+    def frame(self) -> pd.DataFrame:
+        if self._cache is None:
+            self._cache = pd.DataFrame({k: self.column(k) for k in self.schema})
+        return self._cache
+
+
+class Ledger:
+    """The three tables of a run."""
+
+    def __init__(self) -> None:
+        self.contacts = Table(CONTACT_SCHEMA)
+        self.purchases = Table(PURCHASE_SCHEMA)
+        self.optouts = Table(OPTOUT_SCHEMA)
+
+    def tables(self) -> dict[str, Table]:
+        return {"contacts": self.contacts, "purchases": self.purchases, "optouts": self.optouts}
+
+    def to_parquet(self, directory: str | Path) -> list[Path]:
+        """Write each table to ``<directory>/<table>.parquet`` atomically."""
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for name, table in self.tables().items():
+            path = out / f"{name}.parquet"
+            tmp = path.with_suffix(".parquet.tmp")
+            table.frame().to_parquet(tmp, index=False)
+            tmp.replace(path)
+            paths.append(path)
+        return paths

@@ -1,0 +1,157 @@
+"""What the marketer sees: observed data by kind and consent, never latent traits.
+
+The market writes every observable trace here as it happens (vectorised, per step);
+:meth:`Observations.features` reads them back *masked by consent*:
+
+* transactional basics (purchases, spend, recency, tenure, addresses and opt-outs) are
+  first-party records every retailer keeps and are always visible;
+* *implicit* data (browsing and purchases by category, session hours, carts) only for
+  consumers who consent to implicit data;
+* *explicit* data (declared tribe, wish lists and reviews by category) only with
+  explicit consent (the tribe only if declared);
+* *ambient* data (store visits, location pings near a store) only with ambient consent.
+
+Event feeds (carts abandoned, sessions without a purchase, pings near a store) are
+published per step for the triggered strategies, already filtered by consent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from sim.config import CHANNELS, DATA_KINDS
+
+IMPLICIT, EXPLICIT, AMBIENT = 0, 1, 2
+NEVER = -1e9
+
+
+@dataclass
+class EventFeed:
+    """Observed events of one kind in one step: who, when and in which category."""
+
+    consumer: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
+    time: np.ndarray = field(default_factory=lambda: np.empty(0, np.float64))
+    category: np.ndarray = field(default_factory=lambda: np.empty(0, np.int16))
+
+    def __len__(self) -> int:
+        return int(self.consumer.shape[0])
+
+
+class Observations:
+    """Observed traces of N consumers; read through :meth:`features`."""
+
+    def __init__(self, n: int, n_categories: int, consent: np.ndarray, declared: np.ndarray,
+                 tribe: np.ndarray) -> None:
+        c = n_categories
+        self.consent = consent
+        self.declared_tribe = np.where(declared, tribe, -1).astype(np.int16)
+        self.n_purchases = np.zeros(n, np.int32)
+        self.spend = np.zeros(n, np.float32)
+        self.first_purchase = np.full(n, NEVER)
+        self.last_purchase = np.full(n, NEVER)
+        self.purchases_by_category = np.zeros((n, c), np.uint16)
+        self.browse_by_category = np.zeros((n, c), np.uint16)
+        self.last_browse = np.full(n, NEVER)
+        self.session_hour = np.full(n, np.nan, np.float32)
+        self.last_abandon = np.full(n, NEVER)
+        self.likes_by_category = np.zeros((n, c), np.uint8)
+        self.store_visits = np.zeros(n, np.uint16)
+        self.last_ping = np.full(n, NEVER)
+        self.contacts_received = np.zeros(n, np.int32)
+        self.last_contact = np.full(n, NEVER)
+        self.abandoned = EventFeed()
+        self.browsed = EventFeed()
+        self.pinged = EventFeed()
+
+    # ------------------------------------------------------------------ writers
+    def record_purchases(self, who: np.ndarray, time: np.ndarray, category: np.ndarray,
+                         value: np.ndarray) -> None:
+        self.n_purchases[who] += 1
+        self.spend[who] += value
+        first = self.first_purchase[who]
+        self.first_purchase[who] = np.where(first <= NEVER, time, first)
+        self.last_purchase[who] = time
+        self.purchases_by_category[who, category] += 1
+
+    def record_sessions(self, who: np.ndarray, time: np.ndarray, category: np.ndarray,
+                        hour: np.ndarray) -> None:
+        self.browse_by_category[who, category] += 1
+        self.last_browse[who] = time
+        self.session_hour[who] = hour
+
+    def publish(self, abandoned: EventFeed, browsed: EventFeed, pinged: EventFeed) -> None:
+        """Publish this step's event feeds, keeping only what consent lets the marketer see."""
+        self.abandoned = _mask(abandoned, self.consent[abandoned.consumer, IMPLICIT])
+        self.browsed = _mask(browsed, self.consent[browsed.consumer, IMPLICIT])
+        self.pinged = _mask(pinged, self.consent[pinged.consumer, AMBIENT])
+        self.last_abandon[abandoned.consumer] = abandoned.time
+        self.last_ping[pinged.consumer] = pinged.time
+
+    # ------------------------------------------------------------------ readers
+    def features(self, now: float, kinds: tuple[str, ...] = DATA_KINDS,
+                 categories: list[str] | None = None,
+                 reachable: np.ndarray | None = None,
+                 opted_out: np.ndarray | None = None) -> pd.DataFrame:
+        """One row per consumer of what the marketer may use at time ``now``.
+
+        Columns of a data kind not in ``kinds``, or of a consumer without consent for
+        it, are NaN (the declared tribe is -1).  ``reachable``/``opted_out`` (N, K) add
+        per-channel address columns, which every marketer knows.
+        """
+        for k in kinds:
+            if k not in DATA_KINDS:
+                raise ValueError(f"unknown data kind {k!r}; valid choices: {', '.join(DATA_KINDS)}")
+        n, c = self.purchases_by_category.shape
+        names = categories or [f"c{j}" for j in range(c)]
+        never = self.last_purchase <= NEVER
+        cols: dict[str, np.ndarray] = {
+            "frequency": self.n_purchases.astype(np.float32),
+            "monetary": self.spend,
+            "recency_days": np.where(never, np.nan, now - self.last_purchase).astype(np.float32),
+            "tenure_days": np.where(self.first_purchase <= NEVER, np.nan,
+                                    now - self.first_purchase).astype(np.float32),
+            "contacts_received": self.contacts_received.astype(np.float32),
+            "days_since_contact": np.where(self.last_contact <= NEVER, np.nan,
+                                           now - self.last_contact).astype(np.float32),
+        }
+        if reachable is not None:
+            for j, ch in enumerate(CHANNELS):
+                ok = reachable[:, j] & ~(opted_out[:, j] if opted_out is not None else False)
+                cols[f"reach_{ch}"] = ok.astype(np.float32)
+
+        def masked(values: np.ndarray, kind: int) -> np.ndarray:
+            if DATA_KINDS[kind] not in kinds:
+                return np.full(values.shape, np.nan, np.float32)
+            ok = self.consent[:, kind]
+            v = values.astype(np.float32)
+            mask = ~ok if v.ndim == 1 else ~ok[:, None]
+            return np.where(mask, np.float32(np.nan), v)
+
+        for j, name in enumerate(names):
+            cols[f"browse_{name}"] = masked(self.browse_by_category[:, j], IMPLICIT)
+        for j, name in enumerate(names):
+            cols[f"bought_{name}"] = masked(self.purchases_by_category[:, j], IMPLICIT)
+        cols["session_hour"] = masked(self.session_hour, IMPLICIT)
+        cols["days_since_browse"] = masked(
+            np.where(self.last_browse <= NEVER, np.nan, now - self.last_browse), IMPLICIT)
+        cols["days_since_abandon"] = masked(
+            np.where(self.last_abandon <= NEVER, np.nan, now - self.last_abandon), IMPLICIT)
+        for j, name in enumerate(names):
+            cols[f"likes_{name}"] = masked(self.likes_by_category[:, j], EXPLICIT)
+        tribe = self.declared_tribe
+        if "explicit" in kinds:
+            tribe = np.where(self.consent[:, EXPLICIT], tribe, -1).astype(np.int16)
+        else:
+            tribe = np.full_like(tribe, -1)
+        cols["declared_tribe"] = tribe
+        cols["store_visits"] = masked(self.store_visits, AMBIENT)
+        cols["days_since_ping"] = masked(
+            np.where(self.last_ping <= NEVER, np.nan, now - self.last_ping), AMBIENT)
+        return pd.DataFrame(cols)
+
+
+def _mask(feed: EventFeed, keep: np.ndarray) -> EventFeed:
+    return EventFeed(feed.consumer[keep], feed.time[keep], feed.category[keep])

@@ -1,0 +1,87 @@
+"""Mutable market state: a struct of arrays with a leading consumer axis.
+
+Times are in days (float64).  Fatigue decays lazily: it is stored with the time it was
+last updated and decayed to ``now`` when read (``F(now) = F·2^{-(now-t_F)/h}``), so a
+consumer who is never contacted costs nothing per step and has zero fatigue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.config import CHANNELS, MarketConfig
+from sim.observe import NEVER
+from sim.population import Population
+
+
+@dataclass
+class MarketState:
+    awareness: np.ndarray  # (N, C) float32 in [0, 1]
+    attitude: np.ndarray  # (N,) float32, 0 = neutral
+    fatigue: np.ndarray  # (N,) float32 at fatigue_time
+    fatigue_time: np.ndarray  # (N,) float64
+    opted_out: np.ndarray  # (N, K) bool
+    lifecycle: np.ndarray  # (N,) int8
+    first_purchase: np.ndarray  # (N,) float64 (negative: before the run)
+    last_purchase: np.ndarray  # (N,) float64
+    cart_open: np.ndarray  # (N,) bool
+    cart_category: np.ndarray  # (N,) int16
+    last_abandon: np.ndarray  # (N,) float64
+    boost: np.ndarray  # (N,) float32 persuasion hazard (purchases/day)
+    boost_start: np.ndarray  # (N,) float64
+    boost_end: np.ndarray  # (N,) float64
+    boost_category: np.ndarray  # (N,) int16, -1 = any
+    boost_contact: np.ndarray  # (N,) int64
+    penalty_end: np.ndarray  # (N,) float64 end of a backlash window
+    penalty_start: np.ndarray  # (N,) float64
+    offer_discount: np.ndarray  # (N,) float32
+    offer_start: np.ndarray  # (N,) float64
+    offer_end: np.ndarray  # (N,) float64
+    offer_contact: np.ndarray  # (N,) int64
+    step_contacts: np.ndarray  # (N,) uint8 contacts within the current step
+    step_stamp: np.ndarray  # (N,) int32 step the counter refers to
+
+    @classmethod
+    def initial(cls, pop: Population, cfg: MarketConfig) -> MarketState:
+        n = pop.n
+        never = np.full(n, NEVER)
+        return cls(
+            awareness=pop.initial_awareness.copy(),
+            attitude=np.zeros(n, np.float32),
+            fatigue=np.zeros(n, np.float32),
+            fatigue_time=np.zeros(n),
+            opted_out=np.zeros((n, len(CHANNELS)), bool),
+            lifecycle=pop.initial_lifecycle.copy(),
+            first_purchase=-pop.initial_tenure.astype(np.float64),
+            last_purchase=never.copy(),
+            cart_open=np.zeros(n, bool),
+            cart_category=np.zeros(n, np.int16),
+            last_abandon=never.copy(),
+            boost=np.zeros(n, np.float32),
+            boost_start=never.copy(),
+            boost_end=never.copy(),
+            boost_category=np.full(n, -1, np.int16),
+            boost_contact=np.full(n, -1, np.int64),
+            penalty_end=never.copy(),
+            penalty_start=never.copy(),
+            offer_discount=np.zeros(n, np.float32),
+            offer_start=never.copy(),
+            offer_end=never.copy(),
+            offer_contact=np.full(n, -1, np.int64),
+            step_contacts=np.zeros(n, np.uint8),
+            step_stamp=np.full(n, -1, np.int32),
+        )
+
+    def fatigue_at(self, idx: np.ndarray, now: float, half_life: float) -> np.ndarray:
+        """Fatigue of consumers ``idx`` decayed to ``now``."""
+        age = now - self.fatigue_time[idx]
+        return (self.fatigue[idx] * np.exp2(-age / half_life)).astype(np.float32)
+
+
+def overlap(start: np.ndarray, end: np.ndarray, t0: float, t1: float) -> np.ndarray:
+    """Share of the interval [t0, t1) covered by [start, end), elementwise (float32)."""
+    lo = np.maximum(start, t0)
+    hi = np.minimum(end, t1)
+    return (np.clip(hi - lo, 0.0, None) / (t1 - t0)).astype(np.float32)
