@@ -1,0 +1,55 @@
+"""Mass: the same message to everyone reachable on a broadcast channel, on a schedule."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import simpy
+
+from sim.market import Market
+from sim.schema import check_range
+from sim.strategies.base import Campaign, CommonControls, StrategyConfig, channel_code, register
+
+
+@dataclass
+class MassConfig(StrategyConfig, CommonControls):
+    """A weekly (``every_days``) generic broadcast on ``channel``, optionally with a
+    ``discount`` and a ``category`` (empty = generic brand message)."""
+
+    name: str = "mass"
+    channel: str = "email"
+    every_days: float = 7.0
+    discount: float = 0.0
+    category: str = ""
+
+    def __post_init__(self) -> None:
+        self.check_common()
+        channel_code(self.channel, "channel")
+        check_range("every_days", self.every_days, 0.0, lo_open=True)
+        check_range("discount", self.discount, 0.0, 1.0, hi_open=True)
+
+
+@register("mass", MassConfig)
+class MassBroadcast(Campaign):
+    def __init__(self, cfg: MassConfig, seed: int) -> None:
+        super().__init__(cfg, seed, key=1)
+        self.cfg = cfg
+
+    def start(self, market: Market) -> None:
+        market.env.process(self._waves(market))
+
+    def _waves(self, market: Market) -> Generator[simpy.Event, Any, None]:
+        cfg = self.cfg
+        ch = channel_code(cfg.channel)
+        cat = market.cfg.categories.index(cfg.category) if cfg.category else -1
+        holdout = self.holdout_mask(market)
+        day = cfg.start_day
+        while day < cfg.end_day:
+            yield market.env.timeout(self.at_send_hour(market, day))
+            reach = market.pop.reachable[:, ch] & ~market.state.opted_out[:, ch]
+            who = np.flatnonzero(reach)
+            self.send(market, who, holdout, channel=ch, category=cat, discount=cfg.discount)
+            day += cfg.every_days
