@@ -337,6 +337,11 @@ def make_row(
         raise ValueError(f"status must be {STATUS_OK!r} or {STATUS_FAILED!r}, got {status!r}")
     plain_config = _plain_config(config)
     flat_metrics = flatten(metrics)
+    # A run may report its own seed (metrics.json carries it); the row keeps one copy.
+    if "seed" in flat_metrics:
+        if int(flat_metrics["seed"]) != int(seed):
+            raise ValueError(f"metric seed {flat_metrics['seed']!r} differs from the job seed {seed}")
+        del flat_metrics["seed"]
     for key in flat_metrics:
         if key in RESERVED_COLUMNS or key.startswith(RESERVED_PREFIXES):
             raise ValueError(f"metric name {key!r} clashes with a reserved result column")
