@@ -192,6 +192,11 @@ def _build(
     )
 
 
+def _show(value: object) -> str:
+    """A cell as the user wrote it: ``5``, ``'abc'`` (not ``np.int64(5)``)."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
 def _first_true(mask: np.ndarray) -> int:
     return int(np.flatnonzero(mask)[0])
 
@@ -229,20 +234,20 @@ def _outcome(col: pd.Series, name: str, binary: bool, from_file: bool) -> np.nda
         if bad.any():
             i = _first_true(bad)
             raise DataError(
-                f"outcome column {name!r} has a non-numeric value {col.iloc[i]!r} "
+                f"outcome column {name!r} has a non-numeric value {_show(col.iloc[i])} "
                 f"at {_row(i, from_file)}"
             )
         values = parsed.to_numpy(dtype=float)
     if not np.isfinite(values).all():
         i = _first_true(~np.isfinite(values))
         where = _row(i, from_file)
-        raise DataError(f"outcome column {name!r} has non-finite {col.iloc[i]!r} at {where}")
+        raise DataError(f"outcome column {name!r} has non-finite {_show(col.iloc[i])} at {where}")
     if binary:
         bad = ~np.isin(values, (0.0, 1.0))
         if bad.any():
             i = _first_true(bad)
             raise DataError(
-                f"outcome column {name!r} must be binary (0 or 1) but has {col.iloc[i]!r} at "
+                f"outcome column {name!r} must be binary (0 or 1) but has {_show(col.iloc[i])} at "
                 f"{_row(i, from_file)}; pass binary_outcome=False for a continuous outcome"
             )
     return values
@@ -276,7 +281,7 @@ def _features(
             i = _first_true(present & ~numeric)
             raise DataError(
                 f"feature column {c!r} is numeric but has a non-numeric value "
-                f"{col.iloc[i]!r} at {_row(i, from_file)}"
+                f"{_show(col.iloc[i])} at {_row(i, from_file)}"
             )
         levels = sorted(set(text[present].tolist()))
         if len(levels) > max_categories:

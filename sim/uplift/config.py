@@ -93,17 +93,26 @@ class EstimatorConfig:
 
     def __post_init__(self) -> None:
         s = "estimator"
-        _check(s, "name", isinstance(self.name, str) and bool(self.name), self.name,
-               "a non-empty string")
+        _check(
+            s,
+            "name",
+            isinstance(self.name, str) and bool(self.name),
+            self.name,
+            "a non-empty string",
+        )
         _choice(s, "learner", self.learner, LEARNERS)
         _choice(s, "base", self.base, BASE_LEARNERS)
         _check(s, "n_estimators", self.n_estimators >= 1, self.n_estimators, ">= 1")
         _check(s, "max_depth", self.max_depth >= 1, self.max_depth, ">= 1")
-        _check(s, "learning_rate", 0.0 < self.learning_rate <= 1.0, self.learning_rate,
-               "in (0, 1]")
+        _check(s, "learning_rate", 0.0 < self.learning_rate <= 1.0, self.learning_rate, "in (0, 1]")
         _check(s, "min_samples_leaf", self.min_samples_leaf >= 1, self.min_samples_leaf, ">= 1")
-        _check(s, "n_jobs", self.n_jobs >= 1 or self.n_jobs == -1, self.n_jobs,
-               ">= 1, or -1 for all cores")
+        _check(
+            s,
+            "n_jobs",
+            self.n_jobs >= 1 or self.n_jobs == -1,
+            self.n_jobs,
+            ">= 1, or -1 for all cores",
+        )
         _check(s, "params", isinstance(self.params, Mapping), self.params, "a mapping")
         self.params = dict(self.params)
 
@@ -137,8 +146,13 @@ class DatasetConfig:
         s = "dataset"
         _choice(s, "name", self.name, DATASET_NAMES)
         if self.name == "csv":
-            _check(s, "path", isinstance(self.path, str) and bool(self.path), self.path,
-                   "the path of the CSV file for dataset csv")
+            _check(
+                s,
+                "path",
+                isinstance(self.path, str) and bool(self.path),
+                self.path,
+                "the path of the CSV file for dataset csv",
+            )
         elif self.path is not None:
             raise ConfigError(
                 f"{s}.path={self.path!r} is invalid: dataset {self.name!r} is shipped with "
@@ -147,18 +161,38 @@ class DatasetConfig:
         for key in ("treatment_col", "control_label", "outcome_col"):
             value = getattr(self, key)
             _check(s, key, isinstance(value, str) and bool(value), value, "a non-empty string")
-        _check(s, "outcome_col", self.outcome_col != self.treatment_col, self.outcome_col,
-               "different from treatment_col")
+        _check(
+            s,
+            "outcome_col",
+            self.outcome_col != self.treatment_col,
+            self.outcome_col,
+            "different from treatment_col",
+        )
         for key in ("treatment_col", "outcome_col"):
             col = getattr(self, key)
-            _check(s, "drop_cols", col not in self.drop_cols, list(self.drop_cols),
-                   f"free of the {key.removesuffix('_col')} column {col!r}")
+            _check(
+                s,
+                "drop_cols",
+                col not in self.drop_cols,
+                list(self.drop_cols),
+                f"free of the {key.removesuffix('_col')} column {col!r}",
+            )
             if self.feature_cols is not None:
-                _check(s, "feature_cols", col not in self.feature_cols,
-                       list(self.feature_cols), f"free of the {key} {col!r}")
+                _check(
+                    s,
+                    "feature_cols",
+                    col not in self.feature_cols,
+                    list(self.feature_cols),
+                    f"free of the {key} {col!r}",
+                )
         if self.feature_cols is not None:
-            _check(s, "feature_cols", len(self.feature_cols) > 0, list(self.feature_cols),
-                   "null (all columns) or a non-empty list")
+            _check(
+                s,
+                "feature_cols",
+                len(self.feature_cols) > 0,
+                list(self.feature_cols),
+                "null (all columns) or a non-empty list",
+            )
             self.feature_cols = list(self.feature_cols)
         self.drop_cols = list(self.drop_cols)
         _check(s, "test_size", 0.0 < self.test_size < 1.0, self.test_size, "in (0, 1)")

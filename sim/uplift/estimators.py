@@ -20,7 +20,8 @@ Choices made once here, so that callers need not know CausalML's pitfalls:
   another in this process (each fold's model still uses ``cfg.n_jobs`` threads).
 - The DR classifier gets an explicit regressor as ``treatment_effect_learner``
   (otherwise it regresses on hard 0/1 predictions).
-- CausalML's INFO logging, its warnings and forestci's duecredit message are silenced.
+- CausalML's INFO logging, its warnings and forestci's duecredit message are silenced,
+  and the matplotlib style CausalML sets on import ("fivethirtyeight") is undone.
 
 CausalML is imported lazily (about 4 s), on the first fit.
 """
@@ -76,6 +77,15 @@ def _quiet(n_jobs: int) -> Iterator[None]:
     finally:
         for name, level in previous.items():
             logging.getLogger(name).setLevel(level)
+
+
+def _import_causalml() -> None:
+    """Import CausalML, undoing its global side effect: it sets matplotlib's style."""
+    import matplotlib
+
+    with matplotlib.rc_context():  # restores rcParams on exit
+        import causalml.inference.meta
+        import causalml.inference.tree  # noqa: F401
 
 
 def _base_learner(cfg: EstimatorConfig, classifier: bool, random_state: int) -> Any:
@@ -261,8 +271,8 @@ class UpliftEstimator:
         random_state = derive_seed(self.seed)
         learner = self.cfg.learner
 
-        start = time.perf_counter()
         with _quiet(self.cfg.n_jobs):
+            _import_causalml()  # ~4 s the first time; not part of the fit time
             if learner in META_LEARNERS:
                 model = _meta_learner(self.cfg, binary, control, random_state)
                 kw: dict[str, Any] = {"X": X, "treatment": t, "y": y}
@@ -270,6 +280,7 @@ class UpliftEstimator:
                     kw["p"] = {a: np.full(len(y), p) for a, p in self.propensity_.items()}
                 if learner == "dr":
                     kw["seed"] = random_state
+                start = time.perf_counter()
                 if learner == "r":
                     from joblib import parallel_config
 
@@ -283,10 +294,12 @@ class UpliftEstimator:
                 for j, arm in enumerate(arms):
                     codes[t == arm] = j + 1
                 model = _tree_learner(self.cfg, random_state)(0)
+                start = time.perf_counter()
                 model.fit(X=X, treatment=codes, y=y)
-                groups = [arms[int(c) - 1] for c in sorted(set(codes.tolist()) - {0})]
+                groups = arms  # code j + 1 is arms[j] by construction
             else:
                 model = _tree_learner(self.cfg, random_state)(control)
+                start = time.perf_counter()
                 model.fit(X=X, treatment=t, y=y)
                 groups = [str(g) for g in model.classes_[1:]]
         self.fit_seconds_ = time.perf_counter() - start
