@@ -134,7 +134,8 @@ def organic_step(m: Market, k: int) -> None:
     st.lifecycle[lapse] = 2
     graduate = (st.lifecycle == 0) & (t1 - st.first_purchase > cfg.lifecycle.new_days)
     st.lifecycle[graduate] = 1
-    obs.publish(abandoned, browsed, pinged)
+    obs.publish(abandoned, browsed, pinged,
+                EventFeed(sessions.astype(np.int32), s_time, s_cat))
     m.after_step(k, buyers, cat)
 
 

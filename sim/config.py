@@ -63,13 +63,13 @@ class ChannelConfig:
 
 def _default_channels() -> dict[str, ChannelConfig]:
     return {
-        "email": ChannelConfig(0.85, 0.55, 0.6, 0.0025, 0.05, 0.3),
-        "sms": ChannelConfig(0.55, 0.35, 1.4, 0.0035, 0.04, 0.8),
-        "push": ChannelConfig(0.35, 0.40, 1.1, 0.0030, 0.04, 0.8),
-        "social": ChannelConfig(0.60, 0.45, 0.7, 0.0012, 0.06, 0.4),
-        "direct_mail": ChannelConfig(0.90, 0.40, 0.8, 0.0040, 0.08, 0.0),
-        "phone": ChannelConfig(0.50, 0.20, 2.0, 0.0060, 0.05, 0.9),
-        "display": ChannelConfig(0.95, 0.30, 0.3, 0.0005, 0.03, 0.2),
+        "email": ChannelConfig(0.85, 0.55, 0.6, 0.0012, 0.06, 0.3),
+        "sms": ChannelConfig(0.55, 0.35, 1.4, 0.0025, 0.05, 0.8),
+        "push": ChannelConfig(0.35, 0.40, 1.1, 0.0020, 0.05, 0.8),
+        "social": ChannelConfig(0.60, 0.45, 0.7, 0.0008, 0.08, 0.4),
+        "direct_mail": ChannelConfig(0.90, 0.40, 0.8, 0.0030, 0.10, 0.0),
+        "phone": ChannelConfig(0.50, 0.20, 2.0, 0.0050, 0.05, 0.9),
+        "display": ChannelConfig(0.95, 0.30, 0.3, 0.0003, 0.12, 0.2),
     }
 
 
@@ -106,12 +106,12 @@ class PurchaseConfig:
     ``preference_temperature``: how sharply tastes concentrate on favourite categories.
     """
 
-    base_rate: float = 0.004
+    base_rate: float = 0.0025
     rate_shape: float = 1.5
     basket_mean: float = 60.0
     basket_sigma: float = 0.5
-    discount_sensitivity: float = 2.0
-    preference_temperature: float = 1.2
+    discount_sensitivity: float = 3.0
+    preference_temperature: float = 2.0
 
     def __post_init__(self) -> None:
         check_range("base_rate", self.base_rate, 0.0, 1.0, lo_open=True)
@@ -159,9 +159,9 @@ class BehaviourConfig:
     reviews (per purchase) and wish lists (per session), store visits and location pings.
     """
 
-    browse_rate: float = 0.06
+    browse_rate: float = 0.04
     cart_add_prob: float = 0.25
-    cart_purchase_rate: float = 0.25
+    cart_purchase_rate: float = 0.2
     cart_abandon_rate: float = 0.5
     abandoner_return_rate: float = 0.012
     abandoner_memory_days: float = 14.0
@@ -221,7 +221,7 @@ class CreepinessConfig:
     unpersonalised message; ``frequency_weight`` scales intrusiveness by recent contacts.
     """
 
-    threshold_median: float = 0.6
+    threshold_median: float = 1.0
     tribe_sd: float = 0.5
     individual_sd: float = 0.4
     softness: float = 0.08
@@ -256,7 +256,7 @@ class ResponseConfig:
     """
 
     window_days: float = 7.0
-    depth_gain: float = 0.8
+    depth_gain: float = 2.0
     fatigue_penalty: float = 0.25
     fatigue_half_life_days: float = 7.0
     fatigue_annoyance: float = 3.0
@@ -264,7 +264,7 @@ class ResponseConfig:
     attitude_effect: float = 0.5
     attitude_half_life_days: float = 60.0
     timing_sd_hours: float = 2.5
-    awareness_floor: float = 0.15
+    awareness_floor: float = 0.1
 
     def __post_init__(self) -> None:
         check_range("window_days", self.window_days, 0.0, lo_open=True)
@@ -289,7 +289,7 @@ class AwarenessConfig:
     member), ``distrust_gain`` the attitude a tribe-mate's backlash takes away.
     """
 
-    initial_mean: float = 0.4
+    initial_mean: float = 0.25
     initial_concentration: float = 4.0
     decay: float = 0.005
     floor: float = 0.05

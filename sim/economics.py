@@ -85,7 +85,8 @@ def campaign_costs(econ: EconomicsConfig, ledger: Ledger, strategy: str, consent
     depth = c.column("depth")[delivered]
     variants = 0
     if delivered.any():
-        combo = np.stack([ch.astype(np.int64), c.column("category")[delivered].astype(np.int64),
+        combo = np.stack([c.column("arm")[delivered].astype(np.int64), ch.astype(np.int64),
+                          c.column("category")[delivered].astype(np.int64),
                           np.round(c.column("discount")[delivered] * 1000).astype(np.int64),
                           (depth > 0).astype(np.int64)], axis=1)
         variants = int(np.unique(combo, axis=0).shape[0])

@@ -67,7 +67,7 @@ def run_experiment(cfg: RunConfig, ledger_dir: str | None = None) -> dict[str, A
     pop = synthesize(m, Streams(cfg.seed))
 
     def make() -> Any:
-        return make_strategy(cfg.strategy, cfg.seed)
+        return make_strategy(cfg.strategy, cfg.seed, econ)
 
     if cfg.truth:
         gt = twin_worlds(m, cfg.seed, make, population=pop)

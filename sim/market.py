@@ -41,6 +41,7 @@ class ContactResult:
     """What happened to each contact of a batch (aligned with the batch)."""
 
     contact_id: np.ndarray
+    consumer: np.ndarray
     status: np.ndarray  # codes of sim.ledger.STATUS
     backlash: np.ndarray
     opted_out: np.ndarray
@@ -222,9 +223,9 @@ class Market:
         st.awareness[rows, cols] += gain[spec] * (1.0 - st.awareness[rows, cols])
         gen = sub[~spec]
         if gen.size:
-            st.awareness[gen] += (gain[~spec] * 0.5)[:, None] * (1.0 - st.awareness[gen])
+            st.awareness[gen] += gain[~spec][:, None] * (1.0 - st.awareness[gen])
 
-        new_fat = fat + 1.0
+        new_fat = fat + self.channels.intimacy[s_ch]  # intimate channels tire more
         st.fatigue[sub] = new_fat
         st.fatigue_time[sub] = now
         over = np.maximum(new_fat - np.float32(r.fatigue_annoyance), 0.0)
@@ -246,7 +247,7 @@ class Market:
             status=status, backlash=full_back, opted_out=full_opt, intrusiveness=full_intr,
             persuasion=full_a)
         self._next_batch += 1
-        return ContactResult(ids, status, full_back, full_opt, full_a)
+        return ContactResult(ids, idx, status, full_back, full_opt, full_a)
 
     def _response_uniform(self, purpose: Purpose, step: int, who: np.ndarray,
                           k: np.ndarray) -> np.ndarray:
@@ -265,8 +266,10 @@ class Market:
     def expected_uplift(self, consumers: np.ndarray, channel: int | np.ndarray,
                         category: int | np.ndarray = -1, discount: float | np.ndarray = 0.0,
                         depth: float | np.ndarray = 0.0,
-                        data_kinds: int | np.ndarray = 0) -> dict[str, np.ndarray]:
-        """Closed-form expected effect on conversion of contacting ``consumers`` now.
+                        data_kinds: int | np.ndarray = 0,
+                        at: float | np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """Closed-form expected effect on conversion of contacting ``consumers`` at time
+        ``at`` (default now; an array gives one time per consumer, e.g. a send hour).
 
         Latent: only the oracle scorer and the ground truth may call it.
         """
@@ -280,7 +283,7 @@ class Market:
         return expected_uplift(self.cfg, self.pop, self.state, self.channels, idx,
                                col(channel, np.int8), col(category, np.int16),
                                col(discount, np.float32), col(depth, np.float32),
-                               col(data_kinds, np.uint8), self.now)
+                               col(data_kinds, np.uint8), self.now if at is None else at)
 
     def features(self, kinds: tuple[str, ...] = ("implicit", "explicit", "ambient")) -> Any:
         """The marketer's feature table now (see :meth:`sim.observe.Observations.features`)."""

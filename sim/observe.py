@@ -12,7 +12,10 @@ The market writes every observable trace here as it happens (vectorised, per ste
 * *ambient* data (store visits, location pings near a store) only with ambient consent.
 
 Event feeds (carts abandoned, sessions without a purchase, pings near a store) are
-published per step for the triggered strategies, already filtered by consent.
+published per step for the triggered strategies, already filtered by consent.  The
+``context`` feed holds every session's current category as the site sees it while the
+session lasts: contextual targeting may use it without consent because nothing is
+stored about the consumer (like a search ad that keeps no cookie).
 """
 
 from __future__ import annotations
@@ -65,6 +68,7 @@ class Observations:
         self.abandoned = EventFeed()
         self.browsed = EventFeed()
         self.pinged = EventFeed()
+        self.context = EventFeed()
 
     # ------------------------------------------------------------------ writers
     def record_purchases(self, who: np.ndarray, time: np.ndarray, category: np.ndarray,
@@ -82,8 +86,10 @@ class Observations:
         self.last_browse[who] = time
         self.session_hour[who] = hour
 
-    def publish(self, abandoned: EventFeed, browsed: EventFeed, pinged: EventFeed) -> None:
+    def publish(self, abandoned: EventFeed, browsed: EventFeed, pinged: EventFeed,
+                context: EventFeed) -> None:
         """Publish this step's event feeds, keeping only what consent lets the marketer see."""
+        self.context = context
         self.abandoned = _mask(abandoned, self.consent[abandoned.consumer, IMPLICIT])
         self.browsed = _mask(browsed, self.consent[browsed.consumer, IMPLICIT])
         self.pinged = _mask(pinged, self.consent[pinged.consumer, AMBIENT])
@@ -151,6 +157,23 @@ class Observations:
         cols["days_since_ping"] = masked(
             np.where(self.last_ping <= NEVER, np.nan, now - self.last_ping), AMBIENT)
         return pd.DataFrame(cols)
+
+
+def interest(obs: Observations, kinds: tuple[str, ...]) -> np.ndarray:
+    """Observed interest profile (N, C): sessions + 2 x purchases by category (implicit)
+    plus likes (explicit), only where the data kind is used and consented; rows sum to
+    1, or to 0 for a consumer with no usable data."""
+    n, c = obs.purchases_by_category.shape
+    out = np.zeros((n, c), np.float32)
+    if "implicit" in kinds:
+        ok = obs.consent[:, IMPLICIT][:, None]
+        out += np.where(ok, obs.browse_by_category + 2.0 * obs.purchases_by_category, 0.0)
+    if "explicit" in kinds:
+        ok = obs.consent[:, EXPLICIT][:, None]
+        out += np.where(ok, obs.likes_by_category.astype(np.float32), 0.0)
+    total = out.sum(axis=1, keepdims=True)
+    np.divide(out, total, out=out, where=total > 0)
+    return out
 
 
 def _mask(feed: EventFeed, keep: np.ndarray) -> EventFeed:

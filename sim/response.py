@@ -13,7 +13,8 @@ persuasion hazard (purchases per day) to the consumer's organic purchase hazard:
 * ``T_ik(h) = 1 - w_k + w_k exp(-Δh²/2σ²)``: timing fit to the consumer's active hour;
 * ``W_ic = w_0 + (1-w_0)·aw_ic``: awareness (funnel), so mass contact that builds
   awareness raises what later targeted contacts can convert;
-* fatigue ``F`` and attitude ``A``; discount sensitivity ``δ_i``; depth gain ``g``;
+* fatigue ``F`` (each contact adds its channel's intimacy ι_k, decaying with a
+  half-life) and attitude ``A``; discount sensitivity ``δ_i``; depth gain ``g``;
   lifecycle multiplier ``L`` (new and lapsed customers differ).
 
 Intrusiveness follows the personalisation-privacy paradox literature (Aguirre et al.,
@@ -93,7 +94,7 @@ def demand_factor(cfg: MarketConfig, share: np.ndarray, awareness: np.ndarray) -
 
 
 def organic_hazard(cfg: MarketConfig, pop: Population, st: MarketState, idx: np.ndarray | slice,
-                   now: float, demand: np.ndarray | None = None) -> np.ndarray:
+                   now: float | np.ndarray, demand: np.ndarray | None = None) -> np.ndarray:
     """Organic purchase hazard (per day) without any campaign effect, at time ``now``.
 
     ``h0 = r_i · M_stage · D_i · e^{κ A_i} + cart_i · r_cart + r_ret · e^{-(now - t_abandon)/m}``
@@ -111,9 +112,9 @@ def organic_hazard(cfg: MarketConfig, pop: Population, st: MarketState, idx: np.
 
 
 def timing_fit(cfg: MarketConfig, chan: ChannelArrays, channel: np.ndarray, active_hour: np.ndarray,
-               now: float) -> np.ndarray:
-    hour = (now % 1.0) * 24.0
-    d = np.abs(active_hour - np.float32(hour))
+               now: float | np.ndarray) -> np.ndarray:
+    hour = (np.asarray(now) % 1.0) * 24.0
+    d = np.abs(active_hour - hour.astype(np.float32))
     d = np.minimum(d, 24.0 - d)
     w = chan.timing_weight[channel]
     sd = np.float32(cfg.response.timing_sd_hours)
@@ -122,7 +123,7 @@ def timing_fit(cfg: MarketConfig, chan: ChannelArrays, channel: np.ndarray, acti
 
 def persuasion(cfg: MarketConfig, pop: Population, st: MarketState, chan: ChannelArrays,
                idx: np.ndarray, channel: np.ndarray, category: np.ndarray, discount: np.ndarray,
-               depth: np.ndarray, fatigue: np.ndarray, now: float) -> np.ndarray:
+               depth: np.ndarray, fatigue: np.ndarray, now: float | np.ndarray) -> np.ndarray:
     """Persuasion hazard ``a_i`` a contact adds if it causes no backlash (see module doc)."""
     r = cfg.response
     c = pop.n_categories
@@ -169,7 +170,8 @@ def backlash_probability(cfg: MarketConfig, intrusive: np.ndarray, threshold: np
 
 def expected_uplift(cfg: MarketConfig, pop: Population, st: MarketState, chan: ChannelArrays,
                     idx: np.ndarray, channel: np.ndarray, category: np.ndarray, discount: np.ndarray,
-                    depth: np.ndarray, kinds: np.ndarray, now: float) -> dict[str, np.ndarray]:
+                    depth: np.ndarray, kinds: np.ndarray,
+                    now: float | np.ndarray) -> dict[str, np.ndarray]:
     """Closed-form expected effect of a contact on conversion within the window.
 
     With constant hazards over the window W, P(buy | no contact) = 1 - e^{-h0 W};

@@ -74,7 +74,7 @@ class MarketState:
             step_stamp=np.full(n, -1, np.int32),
         )
 
-    def fatigue_at(self, idx: np.ndarray, now: float, half_life: float) -> np.ndarray:
+    def fatigue_at(self, idx: np.ndarray, now: float | np.ndarray, half_life: float) -> np.ndarray:
         """Fatigue of consumers ``idx`` decayed to ``now``."""
         age = now - self.fatigue_time[idx]
         return (self.fatigue[idx] * np.exp2(-age / half_life)).astype(np.float32)

@@ -1,6 +1,6 @@
 """Targeting strategies.  Importing this package registers every strategy."""
 
-from sim.strategies import mass as mass
+from sim.strategies import contextual, hybrid, mass, one_to_one, segmented, triggered
 from sim.strategies.base import (
     REGISTRY,
     Strategy,
@@ -9,4 +9,16 @@ from sim.strategies.base import (
     make_strategy,
 )
 
-__all__ = ["REGISTRY", "Strategy", "StrategyConfig", "build_strategy_config", "make_strategy", "mass"]
+__all__ = [
+    "REGISTRY",
+    "Strategy",
+    "StrategyConfig",
+    "build_strategy_config",
+    "contextual",
+    "hybrid",
+    "make_strategy",
+    "mass",
+    "one_to_one",
+    "segmented",
+    "triggered",
+]

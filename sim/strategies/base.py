@@ -10,13 +10,14 @@ with status ``holdout``), a contact window, and a frequency cap per consumer.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 import numpy as np
 import simpy
 
 from sim.config import CHANNELS
+from sim.economics import EconomicsConfig
 from sim.market import ContactResult, Market
 from sim.schema import ConfigError, build, check_range, choice
 from sim.streams import Purpose
@@ -36,13 +37,15 @@ class CommonControls:
 
     ``holdout_share``: share of consumers kept uncontacted (in (0, 1)).  ``start_day`` and
     ``end_day``: the contact window.  ``frequency_cap``: most contacts per consumer over
-    the run.  ``send_hour``: hour of day scheduled waves go out.
+    the run.  ``budget``: most variable spend (contact and personalisation costs) over
+    the run, ``null`` for none.  ``send_hour``: hour of day scheduled waves go out.
     """
 
     holdout_share: float = 0.1
     start_day: float = 0.0
     end_day: float = 60.0
     frequency_cap: int = 100
+    budget: float | None = None
     send_hour: float = 10.0
 
     def check_common(self) -> None:
@@ -50,6 +53,8 @@ class CommonControls:
         check_range("start_day", self.start_day, 0.0)
         check_range("end_day", self.end_day, self.start_day)
         check_range("frequency_cap", self.frequency_cap, 1)
+        if self.budget is not None:
+            check_range("budget", self.budget, 0.0, lo_open=True)
         check_range("send_hour", self.send_hour, 0.0, 24.0, hi_open=True)
 
 
@@ -89,9 +94,9 @@ def build_strategy_config(data: Any, where: str = "strategy") -> StrategyConfig:
     return build(REGISTRY[name][0], data, where)
 
 
-def make_strategy(cfg: StrategyConfig, seed: int) -> Strategy:
-    """Instantiate the strategy a config names."""
-    return REGISTRY[cfg.name][1](cfg, seed)
+def make_strategy(cfg: StrategyConfig, seed: int, econ: EconomicsConfig | None = None) -> Strategy:
+    """Instantiate the strategy a config names (``econ`` prices budgets and scorers)."""
+    return REGISTRY[cfg.name][1](cfg, seed, econ or EconomicsConfig())
 
 
 @register("none", NoneConfig)
@@ -100,7 +105,10 @@ class NoCampaign:
 
     name: ClassVar[str] = "none"
 
-    def __init__(self, cfg: NoneConfig | None = None, seed: int = 0) -> None:
+    data_kinds: tuple[str, ...] = ()
+
+    def __init__(self, cfg: NoneConfig | None = None, seed: int = 0,
+                 econ: EconomicsConfig | None = None) -> None:
         self.cfg = cfg or NoneConfig()
 
     def start(self, market: Market) -> None:
@@ -112,37 +120,79 @@ def channel_code(name: str, where: str = "channel") -> int:
     return CHANNELS.index(choice(where, name, CHANNELS))
 
 
-@dataclass
 class Campaign:
-    """Base class applying holdout, window and frequency cap to every batch."""
+    """Base class applying addressability, holdout, frequency cap and budget to batches.
 
-    controls: CommonControls
-    seed: int
-    key: int = 0
-    sent: np.ndarray | None = field(default=None, init=False)
+    Only consumers the marketer can address (reachable on the channel and not opted out,
+    both known to the marketer) are sent; holdout consumers become ghost contacts
+    (``status == holdout``) that cost nothing; the frequency cap counts real contacts;
+    the budget admits the longest prefix of the batch (in the order given, i.e. by the
+    strategy's priority) whose variable cost fits.
+    """
+
+    data_kinds: tuple[str, ...] = ()
+
+    def __init__(self, controls: CommonControls, seed: int, econ: EconomicsConfig,
+                 key: int = 0) -> None:
+        self.controls = controls
+        self.seed = seed
+        self.econ = econ
+        self.key = key
+        self.sent: np.ndarray | None = None
+        self.spent = 0.0
+        self._holdout: np.ndarray | None = None
 
     def holdout_mask(self, market: Market) -> np.ndarray:
         """Per-consumer random holdout, fixed for the run (its own keyed stream)."""
-        u = market.streams.uniform(Purpose.ASSIGNMENT, market.pop.n, self.key)
-        return u < np.float32(self.controls.holdout_share)
+        if self._holdout is None:
+            u = market.streams.uniform(Purpose.ASSIGNMENT, market.pop.n, self.key)
+            self._holdout = u < np.float32(self.controls.holdout_share)
+        return self._holdout
 
     def in_window(self, market: Market) -> bool:
         return self.controls.start_day <= market.now < self.controls.end_day
 
-    def send(self, market: Market, consumers: np.ndarray, holdout: np.ndarray, **kw: Any) -> ContactResult | None:
-        """Send a batch through the common controls; holdout rows become ghost contacts."""
+    def addressable(self, market: Market, consumers: np.ndarray, channel: np.ndarray | int) -> np.ndarray:
+        ch = np.broadcast_to(np.asarray(channel), consumers.shape)
+        return market.pop.reachable[consumers, ch] & ~market.state.opted_out[consumers, ch]
+
+    def send(self, market: Market, consumers: np.ndarray, *, channel: int | np.ndarray,
+             **kw: Any) -> ContactResult | None:
+        """Send a batch through the common controls; returns None if nothing is left."""
+        n_all = market.pop.n
         if self.sent is None:
-            self.sent = np.zeros(market.pop.n, np.int32)
+            self.sent = np.zeros(n_all, np.int32)
         consumers = np.asarray(consumers, np.int64)
-        under_cap = self.sent[consumers] < self.controls.frequency_cap
-        keep = under_cap
-        consumers = consumers[keep]
-        kw = {k: (v[keep] if isinstance(v, np.ndarray) and v.shape == keep.shape else v)
-              for k, v in kw.items()}
-        if consumers.size == 0:
+        m = consumers.shape[0]
+        kw["channel"] = channel
+
+        def take(keep: np.ndarray) -> None:
+            nonlocal consumers
+            consumers = consumers[keep]
+            for k, v in list(kw.items()):
+                if isinstance(v, np.ndarray) and v.shape == (m,):
+                    kw[k] = v[keep]
+
+        keep = self.addressable(market, consumers, channel) & (self.sent[consumers] < self.controls.frequency_cap)
+        take(keep)
+        m = consumers.shape[0]
+        if m == 0 or not self.in_window(market):
             return None
-        res = market.contact(consumers, holdout=holdout[consumers], **kw)
-        self.sent[consumers[res.status != 1]] += 1
+        hold = self.holdout_mask(market)[consumers]
+        if self.controls.budget is not None:
+            ch = np.broadcast_to(np.asarray(kw["channel"]), (m,))
+            depth = np.broadcast_to(np.asarray(kw.get("depth", 0.0), np.float64), (m,))
+            cost = self.econ.contact_costs()[ch] + self.econ.personalisation_cost_per_contact * depth
+            cost = np.where(hold, 0.0, cost)
+            fits = np.cumsum(cost) <= self.controls.budget - self.spent + 1e-9
+            take(fits)
+            m = consumers.shape[0]
+            hold = hold[fits]
+            self.spent += float(cost[fits].sum())
+            if m == 0:
+                return None
+        res = market.contact(consumers, holdout=hold, **kw)
+        self.sent[consumers[res.status == 0]] += 1
         return res
 
     def at_send_hour(self, market: Market, day: float) -> float:

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import simpy
 
+from sim.economics import EconomicsConfig
 from sim.market import Market
 from sim.schema import check_range
 from sim.strategies.base import Campaign, CommonControls, StrategyConfig, channel_code, register
@@ -34,8 +35,8 @@ class MassConfig(StrategyConfig, CommonControls):
 
 @register("mass", MassConfig)
 class MassBroadcast(Campaign):
-    def __init__(self, cfg: MassConfig, seed: int) -> None:
-        super().__init__(cfg, seed, key=1)
+    def __init__(self, cfg: MassConfig, seed: int, econ: EconomicsConfig, key: int = 1) -> None:
+        super().__init__(cfg, seed, econ, key=key)
         self.cfg = cfg
 
     def start(self, market: Market) -> None:
@@ -45,11 +46,9 @@ class MassBroadcast(Campaign):
         cfg = self.cfg
         ch = channel_code(cfg.channel)
         cat = market.cfg.categories.index(cfg.category) if cfg.category else -1
-        holdout = self.holdout_mask(market)
         day = cfg.start_day
         while day < cfg.end_day:
             yield market.env.timeout(self.at_send_hour(market, day))
-            reach = market.pop.reachable[:, ch] & ~market.state.opted_out[:, ch]
-            who = np.flatnonzero(reach)
-            self.send(market, who, holdout, channel=ch, category=cat, discount=cfg.discount)
+            self.send(market, np.arange(market.pop.n), channel=ch, category=cat,
+                      discount=cfg.discount)
             day += cfg.every_days

@@ -1,0 +1,107 @@
+"""One-to-one: per consumer, whether to contact and with which offer, channel and time.
+
+Every ``every_days`` a pluggable scorer (:mod:`sim.strategies.scorers`) plans each
+consumer's best offer from a grid (channels x categories x discounts, at personalisation
+depth ``depth`` using ``data_kinds``) and a value.  Profit-based scorers contact those
+with positive expected incremental profit; the propensity scorer contacts the most
+likely buyers.  Either way at most ``max_share`` of consumers per wave, best value
+first, and within the budget.  Messages go out at each consumer's send hour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import simpy
+
+from sim.config import DATA_KINDS
+from sim.economics import EconomicsConfig
+from sim.market import Market
+from sim.response import kinds_mask
+from sim.schema import ConfigError, check_range, choice
+from sim.strategies.base import Campaign, CommonControls, StrategyConfig, channel_code, register
+from sim.strategies.scorers import SCORERS, OfferGrid, Plan
+
+
+@dataclass
+class OneToOneConfig(StrategyConfig, CommonControls):
+    name: str = "one_to_one"
+    scorer: str = "oracle"
+    channels: list[str] = field(default_factory=lambda: ["email", "sms", "push"])
+    discounts: list[float] = field(default_factory=lambda: [0.0, 0.1, 0.2])
+    depth: float = 1.0
+    data_kinds: list[str] = field(default_factory=lambda: ["implicit", "explicit"])
+    every_days: float = 7.0
+    max_share: float = 0.2
+
+    def __post_init__(self) -> None:
+        self.check_common()
+        if self.scorer not in SCORERS:
+            import sim.uplift.scorer  # noqa: F401  (registers the CausalML scorer)
+        choice("scorer", self.scorer, sorted(SCORERS))
+        if not self.channels:
+            raise ConfigError("channels: at least one channel is needed.")
+        for i, ch in enumerate(self.channels):
+            channel_code(ch, f"channels[{i}]")
+        if not self.discounts:
+            raise ConfigError("discounts: at least one discount level is needed (0 for none).")
+        for i, d in enumerate(self.discounts):
+            check_range(f"discounts[{i}]", d, 0.0, 1.0, hi_open=True)
+        for i, k in enumerate(self.data_kinds):
+            choice(f"data_kinds[{i}]", k, DATA_KINDS)
+        check_range("depth", self.depth, 0.0, 1.0)
+        check_range("every_days", self.every_days, 0.0, lo_open=True)
+        check_range("max_share", self.max_share, 0.0, 1.0, lo_open=True)
+
+
+@register("one_to_one", OneToOneConfig)
+class OneToOne(Campaign):
+    def __init__(self, cfg: OneToOneConfig, seed: int, econ: EconomicsConfig, key: int = 1) -> None:
+        super().__init__(cfg, seed, econ, key=key)
+        self.cfg = cfg
+        self.data_kinds = tuple(cfg.data_kinds)
+        self.scorer = SCORERS[cfg.scorer](self.data_kinds, seed)
+        self.plans: list[Plan] = []
+
+    def start(self, market: Market) -> None:
+        market.env.process(self._waves(market))
+
+    def grid(self, market: Market) -> OfferGrid:
+        cfg = self.cfg
+        return OfferGrid(np.array([channel_code(c) for c in cfg.channels]), market.pop.n_categories,
+                         np.asarray(cfg.discounts, float), cfg.depth, kinds_mask(self.data_kinds))
+
+    def select(self, plan: Plan, n: int) -> np.ndarray:
+        """Indices into the plan to contact, best value first."""
+        order = np.argsort(-plan.value, kind="stable")
+        order = order[np.isfinite(plan.value[order])]
+        if plan.profit_based:
+            order = order[plan.value[order] > 0]
+        return order[: int(np.floor(self.cfg.max_share * n))]
+
+    def _waves(self, market: Market) -> Generator[simpy.Event, Any, None]:
+        cfg = self.cfg
+        grid = self.grid(market)
+        day = cfg.start_day
+        while day < cfg.end_day:
+            if day > market.now:
+                yield market.env.timeout(day - market.now)
+            n = market.pop.n
+            plan = self.scorer.plan(market, np.arange(n), grid, self.econ, day, cfg.send_hour)
+            self.plans.append(plan)
+            chosen = self.select(plan, n)
+            times = plan.send_time[chosen]
+            for t in np.unique(times):
+                sel = chosen[times == t]
+                market.env.process(self._send_at(market, float(t), plan, sel))
+            day += cfg.every_days
+
+    def _send_at(self, market: Market, t: float, plan: Plan, sel: np.ndarray) -> Generator[simpy.Event, Any, None]:
+        if t > market.now:
+            yield market.env.timeout(t - market.now)
+        self.send(market, plan.consumer[sel], channel=plan.channel[sel].astype(np.int8),
+                  category=plan.category[sel].astype(np.int16), discount=plan.discount[sel],
+                  depth=self.cfg.depth, data_kinds=kinds_mask(self.data_kinds))
