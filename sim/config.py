@@ -334,6 +334,9 @@ class MarketConfig:
         check_range("horizon_days", self.horizon_days, 0.0, lo_open=True)
         check_range("step_days", self.step_days, 0.0, 30.0, lo_open=True)
         check_range("history_days", self.history_days, 0.0)
+        if self.horizon_days < self.step_days:
+            raise ConfigError(f"horizon_days = {self.horizon_days:g} is shorter than one step "
+                              f"(step_days = {self.step_days:g}).")
         if not self.categories:
             raise ConfigError("categories: at least one product category is needed.")
         if len(set(self.categories)) != len(self.categories):

@@ -18,7 +18,7 @@ from sim.economics import EconomicsConfig, campaign_costs
 from sim.market import Market
 from sim.measure import channel_counts, diff_in_means, groups, response_flags
 from sim.population import synthesize
-from sim.schema import ConfigError, build
+from sim.schema import ConfigError, build, choice
 from sim.strategies import StrategyConfig, build_strategy_config, make_strategy
 from sim.streams import Streams
 from sim.truth import Outcomes, outcomes, twin_worlds
@@ -39,6 +39,19 @@ class RunConfig:
         if self.seed < 0:
             raise ConfigError(f"seed = {self.seed} is out of range; it must be >= 0.")
         self.economics.platform(self.strategy.name)
+        check_categories(self.strategy, self.market.categories)
+
+
+def check_categories(strategy: Any, categories: list[str], where: str = "strategy") -> None:
+    """A strategy's named category must be one of the market's (searched recursively)."""
+    import dataclasses
+
+    for f in dataclasses.fields(strategy):
+        value = getattr(strategy, f.name)
+        if f.name == "category" and isinstance(value, str) and value:
+            choice(f"{where}.category", value, categories)
+        elif dataclasses.is_dataclass(value):
+            check_categories(value, categories, f"{where}.{f.name}")
 
 
 def build_run_config(data: dict[str, Any]) -> RunConfig:

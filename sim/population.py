@@ -105,7 +105,8 @@ def synthesize(cfg: MarketConfig, streams: Streams) -> Population:
     disc = rng(7).gamma(1.0, p.discount_sensitivity, n).astype(f32)
 
     cr = cfg.creepiness
-    tribe_log_thr = (np.log(cr.threshold_median) + cr.tribe_sd * rng(8).standard_normal(t)).astype(f32)
+    tribe_z = rng(8).standard_normal(t)
+    tribe_log_thr = (np.log(cr.threshold_median) + cr.tribe_sd * tribe_z).astype(f32)
     log_thr = tribe_log_thr[tribe] + f32(cr.individual_sd) * rng(9).standard_normal(n, dtype=f32)
     threshold = np.exp(log_thr).astype(f32)
 
@@ -120,7 +121,7 @@ def synthesize(cfg: MarketConfig, streams: Streams) -> Population:
     channel_pref = expit(z).astype(f32)
 
     # Privacy-tolerant tribes (high thresholds) consent more often.
-    tolerance = (tribe_log_thr - np.log(cr.threshold_median)) / max(cr.tribe_sd, 1e-9)
+    tolerance = tribe_z if cr.tribe_sd > 0 else np.zeros(t)
     consent_share = np.array([cfg.consent.share[kind] for kind in DATA_KINDS])
     with np.errstate(divide="ignore"):
         consent_logit = logit(consent_share)[None, :] + 0.5 * tolerance[tribe][:, None]

@@ -175,8 +175,9 @@ def expected_uplift(cfg: MarketConfig, pop: Population, st: MarketState, chan: C
     """Closed-form expected effect of a contact on conversion within the window.
 
     With constant hazards over the window W, P(buy | no contact) = 1 - e^{-h0 W};
-    P(buy | contact) = (1-b)(1 - e^{-(h0+a)W}) + b(1 - e^{-h0(1-π)W}) with backlash
-    probability b and penalty π.  Returns ``uplift`` (conversion probability),
+    P(buy | contact) = (1-b)(1 - e^{-(h1+a)W}) + b(1 - e^{-h1(1-π)W}) with backlash
+    probability b, penalty π, and h1 the organic hazard after the contact's awareness
+    gain.  Effects beyond the window (lasting awareness, word of mouth) are left out.  Returns ``uplift`` (conversion probability),
     ``p_treated``, ``p_control``, ``backlash`` and ``persuasion``.
     """
     w = cfg.response.window_days
@@ -186,6 +187,16 @@ def expected_uplift(cfg: MarketConfig, pop: Population, st: MarketState, chan: C
     b = backlash_probability(cfg, intr, pop.creepiness_threshold[idx])
     h0 = organic_hazard(cfg, pop, st, idx, now)
     p0 = 1.0 - np.exp(-h0 * w)
+    # The contact also raises awareness (of its category, or of all for a generic message),
+    # and with it the organic hazard of the treated.
+    aw = st.awareness[idx].copy()
+    gain = chan.awareness_gain[channel]
+    specific = category >= 0
+    rows = np.flatnonzero(specific)
+    cats = category[specific].astype(np.int64)
+    aw[rows, cats] += gain[specific] * (1.0 - aw[rows, cats])
+    aw[~specific] += gain[~specific][:, None] * (1.0 - aw[~specific])
+    h1 = organic_hazard(cfg, pop, st, idx, now, demand=demand_factor(cfg, pop.share[idx], aw))
     pen = cfg.creepiness.purchase_penalty
-    p1 = (1.0 - b) * (1.0 - np.exp(-(h0 + a) * w)) + b * (1.0 - np.exp(-h0 * (1.0 - pen) * w))
+    p1 = (1.0 - b) * (1.0 - np.exp(-(h1 + a) * w)) + b * (1.0 - np.exp(-h1 * (1.0 - pen) * w))
     return {"uplift": p1 - p0, "p_treated": p1, "p_control": p0, "backlash": b, "persuasion": a}

@@ -120,7 +120,9 @@ class PropensityScorer:
         use_implicit = "implicit" in self.kinds
         rate = (freq + 0.5) / tenure * np.exp(-recency / 120.0)
         if use_implicit:
-            rate = rate + np.where(obs.consent[consumers, 0], 0.02 * np.exp(-browse / 14.0), 0.0)
+            abandon = np.minimum(now - obs.last_abandon[consumers], 3650.0)
+            signal = 0.02 * np.exp(-browse / 14.0) + 0.05 * np.exp(-abandon / 10.0)
+            rate = rate + np.where(obs.consent[consumers, 0], signal, 0.0)
         value = 1.0 - np.exp(-rate * market.cfg.response.window_days)
         prof = interest(obs, self.kinds)[consumers]
         category = np.where(prof.sum(axis=1) > 0, prof.argmax(axis=1), -1)
