@@ -106,8 +106,13 @@ def organic_hazard(cfg: MarketConfig, pop: Population, st: MarketState, idx: np.
     h = pop.base_rate[idx] * lc_mult[st.lifecycle[idx]] * demand
     h *= np.exp(np.float32(cfg.response.attitude_effect) * st.attitude[idx])
     h += st.cart_open[idx] * np.float32(b.cart_purchase_rate)
-    since = now - st.last_abandon[idx]
-    h += (b.abandoner_return_rate * np.exp(-since / b.abandoner_memory_days)).astype(np.float32)
+    # Abandoners' return hazard, evaluated only where it is not yet negligible (e^-50).
+    last = st.last_abandon[idx]
+    recent = np.flatnonzero(last > np.min(now) - 50.0 * b.abandoner_memory_days)
+    if recent.size:
+        since = (now if np.ndim(now) == 0 else np.asarray(now)[recent]) - last[recent]
+        h[recent] += (b.abandoner_return_rate * np.exp(-since / b.abandoner_memory_days)).astype(
+            np.float32)
     return h.astype(np.float32)
 
 
@@ -185,18 +190,20 @@ def expected_uplift(cfg: MarketConfig, pop: Population, st: MarketState, chan: C
     a = persuasion(cfg, pop, st, chan, idx, channel, category, discount, depth, fat, now)
     intr = intrusiveness(cfg, chan, channel, depth, kinds, fat)
     b = backlash_probability(cfg, intr, pop.creepiness_threshold[idx])
-    h0 = organic_hazard(cfg, pop, st, idx, now)
+    d0 = demand_factor(cfg, pop.share[idx], st.awareness[idx])
+    h0 = organic_hazard(cfg, pop, st, idx, now, demand=d0)
     p0 = 1.0 - np.exp(-h0 * w)
-    # The contact also raises awareness (of its category, or of all for a generic message),
-    # and with it the organic hazard of the treated.
-    aw = st.awareness[idx].copy()
+    # The contact also raises awareness (of its category, or of all for a generic message)
+    # and with it the treated's organic hazard.  For category c the demand factor rises by
+    # (1-w0)·s_ic·g·(1-aw_ic); for a generic message by g·(1-D0).
     gain = chan.awareness_gain[channel]
     specific = category >= 0
-    rows = np.flatnonzero(specific)
-    cats = category[specific].astype(np.int64)
-    aw[rows, cats] += gain[specific] * (1.0 - aw[rows, cats])
-    aw[~specific] += gain[~specific][:, None] * (1.0 - aw[~specific])
-    h1 = organic_hazard(cfg, pop, st, idx, now, demand=demand_factor(cfg, pop.share[idx], aw))
+    cat = np.where(specific, category, 0)
+    aw_c = st.awareness[idx, cat]
+    floor = np.float32(cfg.response.awareness_floor)
+    d1 = d0 + np.where(specific, (1 - floor) * pop.share[idx, cat] * gain * (1 - aw_c),
+                       gain * (1 - d0))
+    h1 = organic_hazard(cfg, pop, st, idx, now, demand=d1.astype(np.float32))
     pen = cfg.creepiness.purchase_penalty
     p1 = (1.0 - b) * (1.0 - np.exp(-(h1 + a) * w)) + b * (1.0 - np.exp(-h1 * (1.0 - pen) * w))
     return {"uplift": p1 - p0, "p_treated": p1, "p_control": p0, "backlash": b, "persuasion": a}

@@ -86,6 +86,11 @@ class OneToOne(Campaign):
         cfg = self.cfg
         grid = self.grid(market)
         day = cfg.start_day
+        if getattr(self.scorer, "model", True) is None:  # a learning scorer without a model
+            if day > market.now:
+                yield market.env.timeout(day + cfg.send_hour / 24.0 - market.now)
+            yield from self.scorer.run_pilot(self, market)  # type: ignore[attr-defined]
+            day = market.now
         while day < cfg.end_day:
             if day > market.now:
                 yield market.env.timeout(day - market.now)
@@ -102,6 +107,7 @@ class OneToOne(Campaign):
     def _send_at(self, market: Market, t: float, plan: Plan, sel: np.ndarray) -> Generator[simpy.Event, Any, None]:
         if t > market.now:
             yield market.env.timeout(t - market.now)
+        depth = self.cfg.depth if plan.depth is None else plan.depth[sel]
         self.send(market, plan.consumer[sel], channel=plan.channel[sel].astype(np.int8),
                   category=plan.category[sel].astype(np.int16), discount=plan.discount[sel],
-                  depth=self.cfg.depth, data_kinds=kinds_mask(self.data_kinds))
+                  depth=depth, data_kinds=kinds_mask(self.data_kinds))

@@ -47,6 +47,7 @@ class Plan:
     send_time: np.ndarray
     value: np.ndarray
     profit_based: bool
+    depth: np.ndarray | None = None  # per consumer; None: the strategy's depth
 
 
 class Scorer(Protocol):
