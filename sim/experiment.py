@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,7 @@ from sim.config import CHANNELS, MarketConfig
 from sim.economics import EconomicsConfig, campaign_costs
 from sim.market import Market
 from sim.measure import channel_counts, diff_in_means, groups, response_flags
-from sim.population import synthesize
+from sim.population import Population, synthesize
 from sim.schema import ConfigError, build, choice
 from sim.strategies import StrategyConfig, build_strategy_config, make_strategy
 from sim.streams import Streams
@@ -73,14 +74,25 @@ def _safe_div(a: float, b: float) -> float | None:
     return a / b if b and math.isfinite(a) and math.isfinite(b) else None
 
 
-def run_experiment(cfg: RunConfig, ledger_dir: str | None = None) -> dict[str, Any]:
-    """Run the configured strategy on the configured market and measure it."""
+def run_experiment(cfg: RunConfig, ledger_dir: str | None = None,
+                   strategy_factory: Callable[[], Any] | None = None,
+                   population: Population | None = None,
+                   keep: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run the configured strategy on the configured market and measure it.
+
+    ``strategy_factory`` replaces the configured strategy (e.g. one holding a pre-fitted
+    scorer); ``population`` reuses a synthesised population; ``keep`` receives the
+    observed world's strategy instance under ``"strategy"``.
+    """
     t_start = time.perf_counter()
     m, econ = cfg.market, cfg.economics
-    pop = synthesize(m, Streams(cfg.seed))
+    pop = population if population is not None else synthesize(m, Streams(cfg.seed))
+    made: list[Any] = []
 
     def make() -> Any:
-        return make_strategy(cfg.strategy, cfg.seed, econ)
+        s = strategy_factory() if strategy_factory else make_strategy(cfg.strategy, cfg.seed, econ)
+        made.append(s)
+        return s
 
     if cfg.truth:
         gt = twin_worlds(m, cfg.seed, make, population=pop)
@@ -93,7 +105,9 @@ def run_experiment(cfg: RunConfig, ledger_dir: str | None = None) -> dict[str, A
     ledger = observed.ledger
     g = groups(ledger, n)
     y1 = outcomes(ledger, n)
-    strategy = make()
+    strategy = made[0]
+    if keep is not None:
+        keep["strategy"] = strategy
     kinds = tuple(getattr(strategy, "data_kinds", ()))
     months = max(getattr(cfg.strategy, "end_day", m.horizon_days)
                  - getattr(cfg.strategy, "start_day", 0.0), 0.0) / 30.0

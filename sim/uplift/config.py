@@ -38,8 +38,7 @@ BASE_LEARNERS = frozenset({"lightgbm", "hgb", "xgboost"})
 DATASET_NAMES = frozenset({"hillstrom", "csv"})
 
 
-class ConfigError(ValueError):
-    """A configuration value outside its valid choices or range."""
+from sim.schema import ConfigError  # noqa: E402  (one error type for every config)
 
 
 def _choice(section: str, key: str, value: object, valid: Iterable[str]) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import time
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +100,7 @@ def evaluate_experiment(
     test_size: float,
     n_boot: int = 200,
     figure_dir: str | Path | None = None,
+    score_hook: Callable[[str, str, np.ndarray, np.ndarray], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Fit and score ``estimators`` on ``data``; return a JSON-serialisable summary.
 
@@ -110,6 +111,8 @@ def evaluate_experiment(
     ``predict_seconds`` and per arm ``qini``, ``qini_ci``, ``auuc``, ``auuc_random``,
     ``auuc_ci``, ``n_test`` on the test part). ``n_boot=0`` skips the intervals (None).
     With ``figure_dir`` a Qini PNG per arm is written there and listed under ``figures``.
+    ``score_hook(estimator, arm, rows, score)`` adds entries per estimator and arm from the
+    scored test rows (indices into ``data``), e.g. metrics against a known true uplift.
     """
     names = [e.name for e in estimators]
     if not names:
@@ -169,6 +172,8 @@ def evaluate_experiment(
                 for key, fn in (("qini_ci", qini_coefficient), ("auuc_ci", auuc)):
                     ci = bootstrap_ci(fn, y_a, w_a, s_a, n_boot=n_boot, rng=_boot_rng(seed, arm))
                     entry[key] = list(ci)
+            if score_hook is not None:
+                entry.update(score_hook(cfg.name, arm, test[rows], s_a))
             per_arm[arm] = entry
             curves[arm][cfg.name] = qini_curve(y_a, w_a, s_a, n_points=_CURVE_POINTS)
         results[cfg.name] = {

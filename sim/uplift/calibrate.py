@@ -1,0 +1,463 @@
+"""Calibration of the simulated e-mail channel against Hillstrom's e-mail experiment.
+
+Hillstrom (March 2008) randomised 64,000 customers to no e-mail, a women's e-mail or a
+men's e-mail and recorded, over the following two weeks, whether each *visited* the
+website and whether each *converted*.  This module simulates the same experiment on the
+market preset ``conf/market/hillstrom_like.yaml`` and fits the e-mail channel so that
+the six simulated rates match Hillstrom's.
+
+The simulated experiment
+    The preset runs a warm-up of ``warmup_days`` (7), then at ``warmup_days`` + 10:00
+    one e-mail goes out through :meth:`sim.market.Market.contact` (the market's single
+    entry point).  Consumers are split at random into three equal arms (an exact third
+    each, a permutation from the keyed stream ``Purpose.PILOT``): no e-mail (recorded
+    as holdout contacts, which do not reach the consumer), the women's e-mail (a
+    category-specific message in category ``womens``) and the men's e-mail (category
+    ``mens``).  Outcomes are counted over the 14 days ``[t_send, t_send + 14)``:
+
+    * **conversion**: at least one purchase (ledger) in the window;
+    * **visit**: at least one browse session (the unfiltered ``obs.context`` feed, as
+      the web site's log sees it) *or* a purchase in the window.  The simulator has no
+      separate "visit" event; a purchase on a day suppresses that day's session, so a
+      buyer must count as a visitor.  An e-mail raises visits only through awareness:
+      ``aw += awareness_gain·(1 - aw)`` in the message's category raises the demand
+      factor ``D_i``, which scales browsing (``r_browse·D_i·e^{κA}``) and organic
+      purchases; ``lift`` adds the persuasion hazard for ``response.window_days``.
+
+Message strength
+    The two e-mails share one channel, hence one ``lift`` and ``awareness_gain``; on a
+    population whose men's and women's lines are symmetric (as Hillstrom's are: 55 % of
+    customers bought from each line in the past year) both arms would then have the
+    same expected rates, while Hillstrom's men's e-mail beat the women's one on visits
+    (18.3 % vs 15.1 %) and conversions (1.25 % vs 0.88 %).  The difference is the
+    creative, not the channel, so each message has an *engagement*: the share of its
+    recipients on whom it acts (who open it).  The men's e-mail is the reference
+    (engagement 1, so ``lift`` and ``awareness_gain`` are per men's e-mail sent); the
+    women's engagement is fitted.  Recipients the women's e-mail does not engage (a
+    random subset, keyed stream) are not contacted at all: an unopened e-mail has no
+    effect in the model.
+
+The fit
+    Five parameters: ``channels.email.lift``, ``channels.email.awareness_gain``,
+    ``purchase.base_rate``, ``behaviour.browse_rate`` (mostly the control rates) and the
+    women's engagement.  Nelder-Mead (scipy) on log (rates) and logit (shares) of the
+    parameters minimises the sum over the six rates of squared z-scores
+    ``((sim - hillstrom) / se_hillstrom)²``, with Hillstrom's binomial standard errors
+    ``sqrt(p(1-p)/n_arm)``.  Every evaluation uses the same seed (common random
+    numbers), so the objective moves only through the parameters.  The search runs at
+    ``search_n`` consumers (default three times Hillstrom's size, so the simulated
+    rates' own noise is small); the result is then verified at ``verify_n`` consumers
+    with a *different* seed.
+
+95 % intervals are Wald intervals ``p ± 1.96·se``.  A simulated rate has its own
+sampling error; :func:`compare` reports both whether it lies inside Hillstrom's interval
+and whether the difference lies inside the combined interval
+``± 1.96·sqrt(se_h² + se_sim²)`` (the right test for a finite simulated sample).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.config import CHANNELS, MarketConfig
+from sim.datasets.hillstrom import (
+    HILLSTROM_CONTROL,
+    HILLSTROM_MENS,
+    HILLSTROM_TREATMENT_COL,
+    HILLSTROM_WOMENS,
+    load_hillstrom,
+)
+from sim.market import Market
+from sim.streams import Purpose
+
+__all__ = [
+    "ARMS",
+    "FITTED_ENGAGEMENT",
+    "METRICS",
+    "PRESET",
+    "CalibrationParams",
+    "CalibrationResult",
+    "compare",
+    "fit",
+    "hillstrom_targets",
+    "market_config",
+    "objective",
+    "params_from_preset",
+    "preset_config",
+    "simulate_arms",
+]
+
+PRESET = "hillstrom_like"
+#: Arms in Hillstrom's order of reporting: (short name, Hillstrom ``segment`` label).
+ARMS: tuple[tuple[str, str], ...] = (
+    ("control", HILLSTROM_CONTROL),
+    ("womens", HILLSTROM_WOMENS),
+    ("mens", HILLSTROM_MENS),
+)
+METRICS: tuple[str, ...] = ("visit", "conversion")
+#: Category each e-mail features (a category of the preset).
+ARM_CATEGORY = {"womens": "womens", "mens": "mens"}
+WINDOW_DAYS = 14.0
+SEND_HOUR = 10.0
+WARMUP_DAYS = 7.0
+Z95 = 1.959963984540054
+#: Key of the calibration's streams under ``Purpose.PILOT`` (sub-keys 0: split, 1: engagement).
+STREAM_KEY = 2008
+CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+
+#: Fitted engagement of each message (share of its recipients it acts on; men's = 1 by
+#: normalisation).  Written here by hand from ``python -m experiments.calibrate``; the
+#: channel and market parameters live in ``conf/market/hillstrom_like.yaml``.
+FITTED_ENGAGEMENT: dict[str, float] = {"mens": 1.0, "womens": 0.6}
+
+
+@dataclass(frozen=True)
+class CalibrationParams:
+    """The fitted quantities (see module doc)."""
+
+    lift: float
+    awareness_gain: float
+    base_rate: float
+    browse_rate: float
+    womens_engagement: float
+
+    def __post_init__(self) -> None:
+        for name in ("lift", "base_rate", "browse_rate"):
+            v = getattr(self, name)
+            if not (v > 0 and math.isfinite(v)):
+                raise ValueError(f"{name} must be positive, got {v!r}")
+        for name in ("awareness_gain", "womens_engagement"):
+            v = getattr(self, name)
+            if not 0.0 < v <= 1.0:
+                raise ValueError(f"{name} must lie in (0, 1], got {v!r}")
+
+    # Unconstrained coordinates for the optimiser: log of rates, logit of shares.
+    def to_vector(self) -> np.ndarray:
+        def logit(p: float) -> float:
+            p = min(max(p, 1e-9), 1 - 1e-9)
+            return math.log(p / (1 - p))
+
+        return np.array([math.log(self.lift), logit(self.awareness_gain),
+                         math.log(self.base_rate), math.log(self.browse_rate),
+                         logit(self.womens_engagement)])
+
+    @classmethod
+    def from_vector(cls, x: np.ndarray) -> CalibrationParams:
+        def expit(z: float) -> float:
+            return 1.0 / (1.0 + math.exp(-z))
+
+        return cls(lift=math.exp(x[0]), awareness_gain=min(expit(x[1]), 1.0),
+                   base_rate=min(math.exp(x[2]), 1.0), browse_rate=min(math.exp(x[3]), 1.0),
+                   womens_engagement=min(expit(x[4]), 1.0))
+
+    def as_dict(self) -> dict[str, float]:
+        return dataclasses.asdict(self)
+
+
+# ---------------------------------------------------------------------------- targets
+
+
+def hillstrom_targets(frame: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Hillstrom's visit and conversion rates per arm, from the shipped file.
+
+    One row per (arm, metric): ``n`` customers, ``successes``, ``rate``, binomial ``se``
+    ``sqrt(p(1-p)/n)`` and the Wald 95 % interval ``ci_low``/``ci_high``.
+    """
+    df = load_hillstrom() if frame is None else frame
+    rows = []
+    for arm, label in ARMS:
+        sub = df[df[HILLSTROM_TREATMENT_COL] == label]
+        n = len(sub)
+        if n == 0:
+            raise ValueError(f"Hillstrom arm {label!r} has no rows")
+        for metric in METRICS:
+            k = int(sub[metric].sum())
+            rows.append(_rate_row(arm, metric, n, k))
+    return pd.DataFrame(rows)
+
+
+def _rate_row(arm: str, metric: str, n: int, k: int) -> dict[str, Any]:
+    p = k / n
+    se = math.sqrt(p * (1.0 - p) / n)
+    return {"arm": arm, "metric": metric, "n": n, "successes": k, "rate": p, "se": se,
+            "ci_low": p - Z95 * se, "ci_high": p + Z95 * se}
+
+
+# ---------------------------------------------------------------------------- market
+
+
+def preset_config(name: str = PRESET) -> MarketConfig:
+    """The market preset ``conf/market/<name>.yaml``, composed by Hydra and validated.
+
+    Economics are pinned to ``default`` (the composition needs one; calibration uses
+    none)."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from sim.schema import build
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose("config", overrides=[f"market={name}", "economics=default"])
+    data = OmegaConf.to_container(cfg.market, resolve=True)
+    assert isinstance(data, dict)
+    return build(MarketConfig, {str(k): v for k, v in data.items()}, "market")
+
+
+def params_from_preset(cfg: MarketConfig,
+                       engagement: dict[str, float] | None = None) -> CalibrationParams:
+    """The calibrated quantities as stored in a preset (engagement from ``FITTED_ENGAGEMENT``)."""
+    eng = FITTED_ENGAGEMENT if engagement is None else engagement
+    email = cfg.channels["email"]
+    return CalibrationParams(lift=email.lift, awareness_gain=email.awareness_gain,
+                             base_rate=cfg.purchase.base_rate,
+                             browse_rate=cfg.behaviour.browse_rate,
+                             womens_engagement=eng["womens"] / eng["mens"])
+
+
+def horizon_for(warmup_days: float) -> float:
+    """Days to simulate: warm-up, the send hour, the 14-day window, in whole days."""
+    return float(math.ceil(warmup_days + SEND_HOUR / 24.0 + WINDOW_DAYS))
+
+
+def market_config(params: CalibrationParams, n: int | None = None,
+                  base: MarketConfig | None = None,
+                  warmup_days: float = WARMUP_DAYS) -> MarketConfig:
+    """The preset with ``params`` applied (and ``n`` consumers, horizon for the window)."""
+    cfg = preset_config() if base is None else base
+    email = dataclasses.replace(cfg.channels["email"], lift=params.lift,
+                                awareness_gain=params.awareness_gain)
+    return dataclasses.replace(
+        cfg,
+        n_consumers=cfg.n_consumers if n is None else int(n),
+        horizon_days=horizon_for(warmup_days),
+        channels={**cfg.channels, "email": email},
+        purchase=dataclasses.replace(cfg.purchase, base_rate=params.base_rate),
+        behaviour=dataclasses.replace(cfg.behaviour, browse_rate=params.browse_rate),
+    )
+
+
+# ---------------------------------------------------------------------------- simulation
+
+
+def assign_arms(market: Market) -> np.ndarray:
+    """Arm index per consumer (0 control, 1 women's, 2 men's): an exact random third each."""
+    n = market.pop.n
+    perm = market.streams.rng(Purpose.PILOT, STREAM_KEY, 0).permutation(n)
+    arm = np.empty(n, np.int8)
+    arm[perm] = np.arange(n) % len(ARMS)
+    return arm
+
+
+def simulate_arms(params: CalibrationParams, seed: int, n: int | None = None,
+                  base: MarketConfig | None = None,
+                  warmup_days: float = WARMUP_DAYS) -> pd.DataFrame:
+    """Run the three-arm e-mail experiment once; rates per (arm, metric).
+
+    Columns as :func:`hillstrom_targets` (``n``, ``successes``, ``rate``, ``se``,
+    ``ci_low``, ``ci_high``), the simulated sample's own binomial error and interval.
+    """
+    cfg = market_config(params, n, base, warmup_days)
+    market = Market(cfg, seed)
+    n_all = market.pop.n
+    arm = assign_arms(market)
+    email = CHANNELS.index("email")
+    cats = cfg.categories
+    for c in ARM_CATEGORY.values():
+        if c not in cats:
+            raise ValueError(f"market preset has no category {c!r} (categories: {cats})")
+    engagement = {"womens": params.womens_engagement, "mens": 1.0}
+    u_engage = market.streams.uniform(Purpose.PILOT, n_all, STREAM_KEY, 1)
+    t_send = warmup_days + SEND_HOUR / 24.0
+    t_end = t_send + WINDOW_DAYS
+    visited = np.zeros(n_all, bool)
+
+    def process() -> Any:
+        yield market.env.timeout(t_send)
+        # Control rows become holdout (ghost) contacts; e-mails not engaging are not sent.
+        send = arm == 0
+        category = np.full(n_all, -1, np.int16)
+        for j, (name, _) in enumerate(ARMS):
+            if name in ARM_CATEGORY:
+                rows = arm == j
+                category[rows] = cats.index(ARM_CATEGORY[name])
+                send |= rows & (u_engage < np.float32(engagement[name]))
+        who = np.flatnonzero(send)
+        market.contact(who, channel=email, category=category[who],
+                       arm=arm[who].astype(np.int16), holdout=arm[who] == 0)
+        while True:
+            yield market.day_closed
+            feed = market.obs.context
+            inside = (feed.time >= t_send) & (feed.time < t_end)
+            visited[feed.consumer[inside]] = True
+
+    market.env.process(process())
+    market.run()
+    purchases = market.ledger.purchases
+    t = purchases.column("time")
+    inside = (t >= t_send) & (t < t_end)
+    converted = np.zeros(n_all, bool)
+    converted[purchases.column("consumer")[inside]] = True
+    visit = visited | converted
+    rows = []
+    for j, (name, _) in enumerate(ARMS):
+        sel = arm == j
+        m = int(sel.sum())
+        rows.append(_rate_row(name, "visit", m, int(visit[sel].sum())))
+        rows.append(_rate_row(name, "conversion", m, int(converted[sel].sum())))
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------- fit
+
+
+def objective(sim: pd.DataFrame, targets: pd.DataFrame) -> float:
+    """Sum of squared z-scores of the simulated rates against Hillstrom's (its se)."""
+    merged = _merge(sim, targets)
+    z = (merged["sim_rate"] - merged["target"]) / merged["target_se"]
+    return float((z**2).sum())
+
+
+def _merge(sim: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
+    t = targets.rename(columns={"n": "target_n", "rate": "target", "se": "target_se",
+                                "ci_low": "target_ci_low", "ci_high": "target_ci_high"})
+    s = sim.rename(columns={"n": "sim_n", "rate": "sim_rate", "se": "sim_se",
+                            "ci_low": "sim_ci_low", "ci_high": "sim_ci_high"})
+    t = t.drop(columns=["successes"])
+    s = s.drop(columns=["successes"])
+    return t.merge(s, on=["arm", "metric"], how="left", validate="one_to_one")
+
+
+def compare(sim: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
+    """Simulated vs Hillstrom per (arm, metric) with intervals and coverage flags.
+
+    ``z``: (sim - target) / se_target; ``within_ci``: sim inside Hillstrom's 95 %
+    interval; ``within_combined``: |sim - target| <= 1.96·sqrt(se_h² + se_sim²).
+    """
+    m = _merge(sim, targets)
+    diff = m["sim_rate"] - m["target"]
+    m["z"] = diff / m["target_se"]
+    m["within_ci"] = (m["sim_rate"] >= m["target_ci_low"]) & (m["sim_rate"] <= m["target_ci_high"])
+    m["combined_halfwidth"] = Z95 * np.sqrt(m["target_se"] ** 2 + m["sim_se"] ** 2)
+    m["within_combined"] = diff.abs() <= m["combined_halfwidth"]
+    cols = ["arm", "metric", "target", "target_ci_low", "target_ci_high", "target_n",
+            "sim_rate", "sim_ci_low", "sim_ci_high", "sim_n", "z", "within_ci",
+            "combined_halfwidth", "within_combined"]
+    return m[cols]
+
+
+@dataclass
+class CalibrationResult:
+    """Outcome of :func:`fit`."""
+
+    params: CalibrationParams
+    objective: float
+    table: pd.DataFrame  # at the search seed and size
+    verify_table: pd.DataFrame  # at the verification seed and size
+    verify_objective: float
+    seed: int
+    search_n: int
+    verify_seed: int
+    verify_n: int
+    n_evals: int
+    converged: bool
+    message: str
+    seconds: float
+    start: CalibrationParams
+    history: list[tuple[dict[str, float], float]] = field(default_factory=list)
+
+    @property
+    def all_within_ci(self) -> bool:
+        return bool(self.table["within_ci"].all())
+
+    @property
+    def verified(self) -> bool:
+        return bool(self.verify_table["within_ci"].all())
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready summary."""
+        return {
+            "params": self.params.as_dict(),
+            "engagement": {"mens": 1.0, "womens": self.params.womens_engagement},
+            "start": self.start.as_dict(),
+            "objective": self.objective,
+            "verify_objective": self.verify_objective,
+            "all_within_ci": self.all_within_ci,
+            "verified_within_ci": self.verified,
+            "verified_within_combined": bool(self.verify_table["within_combined"].all()),
+            "seed": self.seed,
+            "search_n": self.search_n,
+            "verify_seed": self.verify_seed,
+            "verify_n": self.verify_n,
+            "n_evals": self.n_evals,
+            "converged": self.converged,
+            "message": self.message,
+            "seconds": self.seconds,
+            "fit_table": self.table.to_dict(orient="records"),
+            "verify_table": self.verify_table.to_dict(orient="records"),
+        }
+
+
+#: Starting point of the search when none is given (a hand calibration).
+DEFAULT_START = CalibrationParams(lift=0.003, awareness_gain=0.5, base_rate=0.0015,
+                                  browse_rate=0.025, womens_engagement=0.6)
+
+
+def fit(seed: int = 0, search_n: int = 192_000, verify_seed: int = 1, verify_n: int = 320_000,
+        start: CalibrationParams | None = None, base: MarketConfig | None = None,
+        max_evals: int = 300, targets: pd.DataFrame | None = None,
+        initial_step: float = 0.25, xatol: float = 0.005, fatol: float = 0.01,
+        verbose: bool = False) -> CalibrationResult:
+    """Fit the e-mail channel (see module doc) and verify at another seed.
+
+    ``initial_step``: size of the initial simplex in log/logit units; ``xatol``/``fatol``:
+    Nelder-Mead's stopping tolerances; ``max_evals``: most simulations in the search.
+    """
+    from scipy.optimize import minimize
+
+    if verify_seed == seed:
+        raise ValueError("verify_seed must differ from the search seed")
+    t0 = time.perf_counter()
+    base = preset_config() if base is None else base
+    targets = hillstrom_targets() if targets is None else targets
+    start = DEFAULT_START if start is None else start
+    history: list[tuple[dict[str, float], float]] = []
+    cache: dict[bytes, float] = {}
+
+    def f(x: np.ndarray) -> float:
+        key = np.round(x, 10).tobytes()
+        if key in cache:
+            return cache[key]
+        try:
+            p = CalibrationParams.from_vector(x)
+        except ValueError:
+            return 1e12
+        val = objective(simulate_arms(p, seed, search_n, base), targets)
+        cache[key] = val
+        history.append((p.as_dict(), val))
+        if verbose:
+            print(f"  eval {len(history):3d}  objective {val:9.3f}  "
+                  + "  ".join(f"{k}={v:.5g}" for k, v in p.as_dict().items()), flush=True)
+        return val
+
+    x0 = start.to_vector()
+    simplex = np.vstack([x0] + [x0 + initial_step * np.eye(len(x0))[i] for i in range(len(x0))])
+    res = minimize(f, x0, method="Nelder-Mead",
+                   options={"initial_simplex": simplex, "maxfev": max_evals,
+                            "xatol": xatol, "fatol": fatol})
+    best = CalibrationParams.from_vector(res.x)
+    table = compare(simulate_arms(best, seed, search_n, base), targets)
+    verify = simulate_arms(best, verify_seed, verify_n, base)
+    return CalibrationResult(
+        params=best, objective=float(res.fun), table=table,
+        verify_table=compare(verify, targets), verify_objective=objective(verify, targets),
+        seed=seed, search_n=search_n, verify_seed=verify_seed, verify_n=verify_n,
+        n_evals=len(history), converged=bool(res.success), message=str(res.message),
+        seconds=time.perf_counter() - t0, start=start, history=history)
