@@ -66,7 +66,7 @@ class Table:
         if n == 0:
             return
         for k, dtype in self.schema.items():
-            col = np.asarray(columns[k], dtype=dtype)
+            col: np.ndarray = np.asarray(columns[k], dtype=dtype)
             if col.ndim == 0:
                 col = np.full(n, col, dtype=dtype)
             if len(col) != n:

@@ -70,7 +70,7 @@ class NoneConfig(StrategyConfig):
     name: str = "none"
 
 
-REGISTRY: dict[str, tuple[type[StrategyConfig], Callable[[Any], Strategy]]] = {}
+REGISTRY: dict[str, tuple[type[StrategyConfig], Callable[..., Strategy]]] = {}
 
 
 def register(name: str, config_cls: type[StrategyConfig]) -> Callable[[Any], Any]:
@@ -194,6 +194,10 @@ class Campaign:
         res = market.contact(consumers, holdout=hold, **kw)
         self.sent[consumers[res.status == 0]] += 1
         return res
+
+    def start(self, market: Market) -> None:
+        """Register the campaign's SimPy processes (each strategy defines it)."""
+        raise NotImplementedError
 
     def at_send_hour(self, market: Market, day: float) -> float:
         """Delay from now until ``day`` at the configured send hour."""

@@ -115,7 +115,7 @@ class Segmented(Campaign):
         category = seg_cat[seg].astype(np.int16)
         kinds = sum(1 << i for i, k in enumerate(("implicit", "explicit", "ambient"))
                     if k in self.data_kinds)
-        msg = {"channel": ch, "discount": cfg.discount, "depth": cfg.depth, "data_kinds": kinds}
+        msg: dict[str, Any] = {"channel": ch, "discount": cfg.discount, "depth": cfg.depth, "data_kinds": kinds}
 
         # Test wave.
         u = market.streams.uniform(Purpose.STRATEGY, n, 2)

@@ -58,7 +58,7 @@ def evaluate_pilot(pilot: PilotData, estimators: list[EstimatorConfig], econ: Ec
     freq = t["frequency"].to_numpy(np.float64)
     basket = np.where(freq > 0, spend / np.maximum(freq, 1), spend.sum() / max(freq.sum(), 1))
     arm_cfg = {a.name: a for a in pilot.config.arms}
-    curves: dict[str, Any] = {}
+    curves: dict[tuple[str, str], Any] = {}
 
     def truth(estimator: str, arm: str, rows: np.ndarray, score: np.ndarray) -> dict[str, Any]:
         treated_rows = rows  # all test rows of control or this arm: every consumer has a truth
@@ -94,7 +94,8 @@ def evaluate_pilot(pilot: PilotData, estimators: list[EstimatorConfig], econ: Ec
 def closed_loop(run_cfg: RunConfig, pilot: PilotData, estimator: EstimatorConfig,
                 population: Population, campaign_seed: int) -> dict[str, Any]:
     """Pilot -> CausalML scorer -> fresh one-to-one campaign, against the oracle."""
-    if not isinstance(run_cfg.strategy, OneToOneConfig):
+    base = run_cfg.strategy
+    if not isinstance(base, OneToOneConfig):
         raise ValueError("closed_loop needs a one_to_one strategy config")
     kinds = tuple(pilot.config.data_kinds)
     t0 = time.perf_counter()
@@ -103,12 +104,12 @@ def closed_loop(run_cfg: RunConfig, pilot: PilotData, estimator: EstimatorConfig
     scorer.fit(pilot.X, t["arm"].to_numpy().astype(str), t["y"].to_numpy(), pilot.feature_names,
                pilot.propensity)
     fit_s = time.perf_counter() - t0
-    cfg = dataclasses.replace(run_cfg, seed=campaign_seed,
-                              strategy=dataclasses.replace(run_cfg.strategy, scorer="causalml"))
+    learned_cfg = dataclasses.replace(base, scorer="causalml")
+    cfg = dataclasses.replace(run_cfg, seed=campaign_seed, strategy=learned_cfg)
     econ = run_cfg.economics
 
     def make_learned() -> OneToOne:
-        s = OneToOne(cfg.strategy, campaign_seed, econ)  # type: ignore[arg-type]
+        s = OneToOne(learned_cfg, campaign_seed, econ)
         s.scorer = scorer
         return s
 
@@ -116,7 +117,7 @@ def closed_loop(run_cfg: RunConfig, pilot: PilotData, estimator: EstimatorConfig
     t1 = time.perf_counter()
     learned = run_experiment(cfg, strategy_factory=make_learned, population=population, keep=keep)
     campaign_s = time.perf_counter() - t1
-    oracle_cfg = dataclasses.replace(cfg, strategy=dataclasses.replace(cfg.strategy, scorer="oracle"))
+    oracle_cfg = dataclasses.replace(cfg, strategy=dataclasses.replace(base, scorer="oracle"))
     oracle = run_experiment(oracle_cfg, population=population)
     strategy: OneToOne = keep["strategy"]
     predicted = 0.0
