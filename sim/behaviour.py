@@ -1,7 +1,10 @@
 """Organic behaviour: one vectorised step of every consumer's daily hazards.
 
 For the interval [t0, t0+Δ) each consumer may (each event decided by a uniform of its own
-keyed stream, drawn for the whole population):
+keyed stream: purchase, browse, store visit, ping and lapse from whole-population arrays,
+the details of a purchase, session or open cart from consumer-keyed uniforms evaluated for
+those consumers only; either way a pure function of (seed, purpose, step, consumer), see
+:mod:`sim.streams`):
 
 * **purchase** with probability ``1 - exp(-h Δ)``, where
   ``h = h0·(1 - π·e_pen) + a·e_boost`` (:func:`sim.response.organic_hazard` gives h0;
@@ -56,27 +59,34 @@ def organic_step(m: Market, k: int) -> None:
     floor = f32(cfg.response.awareness_floor)
 
     demand = demand_factor(cfg, pop.share, st.awareness)
-    h_base = organic_hazard(cfg, pop, st, slice(None), t0, demand=demand)
+    attitude = np.exp(f32(cfg.response.attitude_effect) * st.attitude)
+    h_base = organic_hazard(cfg, pop, st, slice(None), t0, demand=demand, attitude_factor=attitude)
     if m.penalty_horizon > t0:
         h_base *= 1.0 - f32(cfg.creepiness.purchase_penalty) * overlap(
             st.penalty_start, st.penalty_end, t0, t1)
     if m.boost_horizon > t0:
-        h = h_base + overlap(st.boost_start, st.boost_end, t0, t1) * st.boost
+        h = overlap(st.boost_start, st.boost_end, t0, t1)
+        h *= st.boost
+        h += h_base  # h_base + overlap·boost
     else:
         h = h_base
     u = s.uniform(Purpose.PURCHASE, n, k)
-    buy = u < -np.expm1(-h * f32(dt))
-    buyers = np.flatnonzero(buy)
+    p_buy = h * f32(-dt)  # 1 - exp(-h Δ), in place
+    np.expm1(p_buy, out=p_buy)
+    np.negative(p_buy, out=p_buy)
+    buyers = np.flatnonzero(u < p_buy)
+    del p_buy, h
 
-    # --- purchases
+    # --- purchases (uniforms keyed by consumer, drawn for the buyers only)
     u_b = u[buyers]
     induced = u_b >= -np.expm1(-h_base[buyers] * f32(dt))
-    aw_b = floor + (1 - floor) * st.awareness[buyers]
-    cat = draw_category(pop.share[buyers] * aw_b, s.uniform(Purpose.PURCHASE_CATEGORY, n, k)[buyers])
+    aw_b = floor + (1 - floor) * np.take(st.awareness, buyers, axis=0)
+    cat = draw_category(np.take(pop.share, buyers, axis=0) * aw_b,
+                        s.uniform_at(Purpose.PURCHASE_CATEGORY, buyers, k))
     boosted_cat = st.boost_category[buyers]
     use_offer_cat = induced & (boosted_cat >= 0)
     cat = np.where(use_offer_cat, boosted_cat, cat).astype(np.int16)
-    value = pop.basket_mean[buyers] * (f32(0.5) + s.uniform(Purpose.BASKET, n, k)[buyers])
+    value = pop.basket_mean[buyers] * (f32(0.5) + s.uniform_at(Purpose.BASKET, buyers, k))
     when = t0 + dt * pop.active_hour[buyers].astype(np.float64) / 24.0
     has_offer = (st.offer_end[buyers] > t0) & (st.offer_start[buyers] < t1)
     discount = np.where(has_offer, st.offer_discount[buyers], f32(0.0))
@@ -91,49 +101,54 @@ def organic_step(m: Market, k: int) -> None:
                               discount=discount, offer_contact=offer_contact, induced=induced)
     obs: Observations = m.obs
     obs.record_purchases(buyers, when, cat, value)
-    reviewed = s.uniform(Purpose.REVIEW, n, k)[buyers] < f32(b.review_prob)
+    reviewed = s.uniform_at(Purpose.REVIEW, buyers, k) < f32(b.review_prob)
     liked = pop.share[buyers, cat] * pop.n_categories > 1.0
     _bump(obs.likes_by_category, buyers[reviewed & liked], cat[reviewed & liked])
 
     # --- carts: abandonment of carts opened earlier, then today's sessions
     open_carts = np.flatnonzero(st.cart_open)
-    abandon = s.uniform(Purpose.ABANDON, n, k)[open_carts] < f32(-np.expm1(-b.cart_abandon_rate * dt))
-    ab = open_carts[abandon]
+    p_abandon = f32(-np.expm1(-b.cart_abandon_rate * dt))
+    ab = open_carts[s.uniform_at(Purpose.ABANDON, open_carts, k) < p_abandon]
     ab_time = t0 + dt * pop.active_hour[ab].astype(np.float64) / 24.0
     st.cart_open[ab] = False
     st.last_abandon[ab] = ab_time
     abandoned = EventFeed(ab.astype(np.int32), ab_time, st.cart_category[ab])
 
-    attitude = np.exp(f32(cfg.response.attitude_effect) * st.attitude)
-    browse = s.uniform(Purpose.BROWSE, n, k) < f32(b.browse_rate * dt) * demand * attitude
+    p_browse = f32(b.browse_rate * dt) * demand
+    p_browse *= attitude
+    browse = s.uniform(Purpose.BROWSE, n, k) < p_browse
+    del p_browse
     browse[buyers] = False
     sessions = np.flatnonzero(browse)
-    aw_s = floor + (1 - floor) * st.awareness[sessions]
-    s_cat = draw_category(pop.share[sessions] * aw_s,
-                          s.uniform(Purpose.BROWSE_CATEGORY, n, k)[sessions])
+    aw_s = floor + (1 - floor) * np.take(st.awareness, sessions, axis=0)
+    s_cat = draw_category(np.take(pop.share, sessions, axis=0) * aw_s,
+                          s.uniform_at(Purpose.BROWSE_CATEGORY, sessions, k))
     hour = np.mod(pop.active_hour[sessions]
-                  + 4.0 * (s.uniform(Purpose.SESSION_HOUR, n, k)[sessions] - 0.5), 24.0)
+                  + 4.0 * (s.uniform_at(Purpose.SESSION_HOUR, sessions, k) - 0.5), 24.0)
     s_time = t0 + dt * hour.astype(np.float64) / 24.0
     obs.record_sessions(sessions, s_time, s_cat, hour.astype(np.float32))
     p_cart = np.minimum(f32(b.cart_add_prob) * pop.n_categories * pop.share[sessions, s_cat], 0.9)
-    add = s.uniform(Purpose.CART, n, k)[sessions] < p_cart
+    add = s.uniform_at(Purpose.CART, sessions, k) < p_cart
     new_cart = sessions[add]
     st.cart_open[new_cart] = True
     st.cart_category[new_cart] = s_cat[add]
-    wish = s.uniform(Purpose.WISHLIST, n, k)[sessions] < f32(b.wishlist_prob)
+    wish = s.uniform_at(Purpose.WISHLIST, sessions, k) < f32(b.wishlist_prob)
     _bump(obs.likes_by_category, sessions[wish], s_cat[wish])
     browsed = EventFeed(sessions[~add].astype(np.int32), s_time[~add], s_cat[~add])
 
     # --- stores, pings, lifecycle
-    visit = s.uniform(Purpose.STORE_VISIT, n, k) < f32(b.store_visit_rate * dt) * demand
+    p_visit = f32(b.store_visit_rate * dt) * demand
+    visit = np.flatnonzero(s.uniform(Purpose.STORE_VISIT, n, k) < p_visit)
+    del p_visit
     obs.store_visits[visit] += 1
     ping = np.flatnonzero(s.uniform(Purpose.PING, n, k) < f32(b.ping_rate * dt))
     ping_time = t0 + dt * pop.active_hour[ping].astype(np.float64) / 24.0
     pinged = EventFeed(ping.astype(np.int32), ping_time, np.full(len(ping), -1, np.int16))
-    lapse = (st.lifecycle == 1) & (s.uniform(Purpose.LAPSE, n, k) < f32(cfg.lifecycle.lapse_rate * dt))
+    lapse = s.uniform(Purpose.LAPSE, n, k) < f32(cfg.lifecycle.lapse_rate * dt)
+    lapse &= st.lifecycle == 1
     st.lifecycle[lapse] = 2
-    graduate = (st.lifecycle == 0) & (t1 - st.first_purchase > cfg.lifecycle.new_days)
-    st.lifecycle[graduate] = 1
+    new = np.flatnonzero(st.lifecycle == 0)
+    st.lifecycle[new[t1 - st.first_purchase[new] > cfg.lifecycle.new_days]] = 1
     obs.publish(abandoned, browsed, pinged,
                 EventFeed(sessions.astype(np.int32), s_time, s_cat))
     m.after_step(k, buyers, cat)
@@ -158,7 +173,7 @@ def seed_history(cfg: MarketConfig, pop: Population, obs: Observations, streams:
     """
     f32 = np.float32
     rng = streams.rng
-    n, c = pop.share.shape
+    n = pop.n
     lc_mult = np.asarray(cfg.lifecycle.rate_multiplier, f32)
     demand = demand_factor(cfg, pop.share, pop.initial_awareness)
     span = np.minimum(pop.initial_tenure, f32(cfg.history_days))
@@ -171,8 +186,8 @@ def seed_history(cfg: MarketConfig, pop: Population, obs: Observations, streams:
     u = rng(Purpose.POPULATION, 31).random(n)
     recency = span * (1.0 - u ** (1.0 / np.maximum(total, 1)))
     lapsed = pop.initial_lifecycle == 2
-    recency = np.where(lapsed, 60.0 + (np.maximum(span, 60.0) - 60.0) * (recency / np.maximum(span, 1e-9)),
-                       recency)
+    recency = np.where(lapsed, 60.0 + (np.maximum(span, 60.0) - 60.0)
+                       * (recency / np.maximum(span, 1e-9)), recency)
     obs.purchases_by_category[:] = bought
     obs.n_purchases[:] = total
     obs.spend[:] = total * pop.basket_mean

@@ -57,12 +57,17 @@ class Table:
         self._cache: pd.DataFrame | None = None
 
     def append(self, **columns: np.ndarray) -> None:
-        """Append a batch; every schema column must be given with the same length."""
+        """Append a batch; every schema column must be given, as an array of the batch's
+        length or as a scalar (the same value on every row)."""
         if set(columns) != set(self.schema):
             missing = set(self.schema) - set(columns)
             extra = set(columns) - set(self.schema)
-            raise ValueError(f"ledger append: missing {sorted(missing)}, unexpected {sorted(extra)}")
-        n = len(next(iter(columns.values())))
+            raise ValueError(
+                f"ledger append: missing {sorted(missing)}, unexpected {sorted(extra)}")
+        lengths = [len(v) for v in columns.values() if np.ndim(v) > 0]
+        if not lengths:
+            raise ValueError("ledger append: at least one column must be an array")
+        n = lengths[0]
         if n == 0:
             return
         for k, dtype in self.schema.items():

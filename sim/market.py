@@ -122,8 +122,9 @@ class Market:
         return self
 
     # ------------------------------------------------------------------ contacts
-    def contact(self, consumers: np.ndarray, channel: int | np.ndarray, category: int | np.ndarray = -1,
-                discount: float | np.ndarray = 0.0, depth: float | np.ndarray = 0.0,
+    def contact(self, consumers: np.ndarray, channel: int | np.ndarray,
+                category: int | np.ndarray = -1, discount: float | np.ndarray = 0.0,
+                depth: float | np.ndarray = 0.0,
                 data_kinds: int | np.ndarray = 0, arm: int | np.ndarray = 0,
                 holdout: bool | np.ndarray = False) -> ContactResult:
         """Deliver a batch of contacts now.  The one entry point for every strategy.
@@ -137,12 +138,21 @@ class Market:
         n = idx.shape[0]
         if n and (idx.min() < 0 or idx.max() >= pop.n):
             raise ValueError(f"contact: consumer ids must lie in [0, {pop.n}).")
-        if n > 1 and np.bincount(idx, minlength=pop.n).max() > 1:  # O(N), unlike np.unique
+        # Sorted batches (the usual case) are unique when strictly increasing; otherwise
+        # count in O(N), unlike np.unique.
+        if n > 1 and not (idx[1:] > idx[:-1]).all() and np.bincount(idx, minlength=pop.n).max() > 1:
             raise ValueError("contact: a consumer appears twice in one batch.")
 
+        # Per-contact settings: a scalar stays a 0-d array (one value for the batch), which
+        # spares a full column and its subsets; ``at(v, rows)`` gives the values of rows.
         def col(v: Any, dtype: Any) -> np.ndarray:
             a = np.asarray(v, dtype=dtype)
-            return np.broadcast_to(a, (n,)).copy() if a.ndim == 0 else a.ravel()
+            return a if a.ndim == 0 else a.ravel()
+
+        def at(a: np.ndarray, rows: np.ndarray) -> np.ndarray:
+            if a.ndim == 0:
+                return np.full(int(rows.sum()) if rows.dtype == bool else rows.shape[0], a)
+            return a[rows]
 
         ch = col(channel, np.int8)
         cat = col(category, np.int16)
@@ -153,7 +163,7 @@ class Market:
         hold = col(holdout, bool)
         for name, a in (("channel", ch), ("category", cat), ("discount", disc), ("depth", dep),
                         ("data_kinds", kinds), ("arm", arm_a), ("holdout", hold)):
-            if a.shape[0] != n:
+            if a.ndim and a.shape[0] != n:
                 raise ValueError(f"contact: {name} has {a.shape[0]} entries for {n} consumers.")
         if n and (ch.min() < 0 or ch.max() >= len(CHANNELS)):
             raise ValueError(f"contact: channel codes must lie in [0, {len(CHANNELS)}).")
@@ -163,42 +173,63 @@ class Market:
             raise ValueError("contact: discount must lie in [0, 1) and depth in [0, 1].")
 
         now = self.now
-        status = np.zeros(n, np.int8)
-        status[hold] = 1
-        status[(status == 0) & ~pop.reachable[idx, ch]] = 3
-        status[(status == 0) & st.opted_out[idx, ch]] = 2
+        # Status by precedence: holdout, then unreachable, then opted out.
+        status = st.opted_out[idx, ch].view(np.int8) * np.int8(2)
+        status[~pop.reachable[idx, ch]] = 3
+        if hold.ndim:
+            status[hold] = 1
+        elif hold:
+            status[:] = 1
         ok = status == 0
-        sub, s_ch, s_cat, s_disc, s_dep, s_kinds = idx[ok], ch[ok], cat[ok], disc[ok], dep[ok], kinds[ok]
-        ids = np.arange(self._next_contact_id, self._next_contact_id + n, dtype=np.int64)
+        all_ok = bool(ok.all())
+        sub = idx if all_ok else idx[ok]
+        m = sub.shape[0]
+        rows = slice(None) if all_ok else ok
+        s_ch, s_cat, s_disc, s_dep, s_kinds = (a if a.ndim == 0 or all_ok else a[ok]
+                                               for a in (ch, cat, disc, dep, kinds))
+        first_id = self._next_contact_id
+        ids = np.arange(first_id, first_id + n, dtype=np.int64)
         self._next_contact_id += n
+        s_ids = ids if all_ok else ids[ok]
 
         r = cfg.response
         step = int(np.floor(now / cfg.step_days + 1e-9))
-        k = np.where(st.step_stamp[sub] == step, st.step_contacts[sub], 0).astype(np.int64)
+        k = st.step_contacts[sub]
+        k[st.step_stamp[sub] != step] = 0
         st.step_stamp[sub] = step
-        st.step_contacts[sub] = np.minimum(k + 1, 255)
+        st.step_contacts[sub] = np.minimum(k, 254) + np.uint8(1)  # saturates at 255
         fat = st.fatigue_at(sub, now, r.fatigue_half_life_days)
-        intr = intrusiveness(cfg, self.channels, s_ch, s_dep, s_kinds, fat)
+        ch_m = s_ch if s_ch.ndim else np.full(m, s_ch)
+        dep_m = s_dep if s_dep.ndim else np.full(m, s_dep)
+        intr = intrusiveness(cfg, self.channels, ch_m, dep_m,
+                             s_kinds if s_kinds.ndim else np.full(m, s_kinds), fat)
         p_back = backlash_probability(cfg, intr, pop.creepiness_threshold[sub])
         u_back = self._response_uniform(Purpose.RESPONSE_BACKLASH, step, sub, k)
         backlash = u_back < p_back
-        a = persuasion(cfg, pop, st, self.channels, sub, s_ch, s_cat, s_disc, s_dep, fat, now)
-        a[backlash] = 0.0
+        any_back = bool(backlash.any())
+        a = persuasion(cfg, pop, st, self.channels, sub, ch_m,
+                       s_cat if s_cat.ndim else np.full(m, s_cat),
+                       s_disc if s_disc.ndim else np.full(m, s_disc), dep_m, fat, now)
         end = now + r.window_days
 
-        good = sub[~backlash]
+        if any_back:
+            a[backlash] = 0.0
+            no_back = ~backlash
+            good, a_good = sub[no_back], a[no_back]
+        else:
+            no_back, good, a_good = slice(None), sub, a
         active = st.boost_end[good] > now
-        st.boost[good] = np.where(active, np.maximum(st.boost[good], a[~backlash]), a[~backlash])
-        st.boost_start[good] = np.where(active, st.boost_start[good], now)
+        st.boost[good] = np.where(active, np.maximum(st.boost[good], a_good), a_good)
+        st.boost_start[good[~active]] = now
         st.boost_end[good] = end
-        st.boost_category[good] = s_cat[~backlash]
-        st.boost_contact[good] = ids[ok][~backlash]
+        st.boost_category[good] = s_cat if s_cat.ndim == 0 else s_cat[no_back]
+        st.boost_contact[good] = s_ids[no_back]
         if good.size:
             self.boost_horizon = max(self.boost_horizon, end)
 
-        bad = sub[backlash]
-        opt = np.zeros(sub.shape[0], bool)
-        if bad.size:
+        opt = np.zeros(m, bool)
+        if any_back:
+            bad = sub[backlash]
             pen_active = st.penalty_end[bad] > now
             st.penalty_start[bad] = np.where(pen_active, st.penalty_start[bad], now)
             st.penalty_end[bad] = end
@@ -206,43 +237,58 @@ class Market:
             st.attitude[bad] -= np.float32(cfg.creepiness.attitude_hit)
             u_opt = self._response_uniform(Purpose.RESPONSE_OPTOUT, step, bad, k[backlash])
             opt[backlash] = u_opt < np.float32(cfg.creepiness.optout_prob)
-            st.opted_out[sub[opt], s_ch[opt]] = True
+            opt_ch = s_ch if s_ch.ndim == 0 else s_ch[opt]
+            st.opted_out[sub[opt], opt_ch] = True
             self.ledger.optouts.append(time=np.full(int(opt.sum()), now), consumer=sub[opt],
-                                       channel=s_ch[opt])
+                                       channel=at(s_ch, opt))
             self._backlash_tribe += np.bincount(pop.tribe[bad], minlength=pop.n_tribes)
 
-        offered = s_disc > 0
-        st.offer_discount[sub[offered]] = s_disc[offered]
-        st.offer_start[sub[offered]] = now
-        st.offer_end[sub[offered]] = end
-        st.offer_contact[sub[offered]] = ids[ok][offered]
+        if s_disc.ndim or s_disc > 0:
+            offered = s_disc > 0 if s_disc.ndim else slice(None)
+            who = sub[offered]
+            st.offer_discount[who] = s_disc[offered] if s_disc.ndim else s_disc
+            st.offer_start[who] = now
+            st.offer_end[who] = end
+            st.offer_contact[who] = s_ids[offered]
 
         gain = self.channels.awareness_gain[s_ch]
-        spec = s_cat >= 0
-        rows, cols = sub[spec], s_cat[spec]
-        st.awareness[rows, cols] += gain[spec] * (1.0 - st.awareness[rows, cols])
-        gen = sub[~spec]
-        if gen.size:
-            st.awareness[gen] += gain[~spec][:, None] * (1.0 - st.awareness[gen])
+        if s_cat.ndim:
+            spec = s_cat >= 0
+            specific = sub[spec], s_cat[spec], gain[spec] if gain.ndim else gain
+            generic = sub[~spec], gain[~spec] if gain.ndim else gain
+        elif s_cat >= 0:
+            specific, generic = (sub, s_cat, gain), None
+        else:
+            specific, generic = None, (sub, gain)
+        if specific is not None and specific[0].size:
+            sp_rows, sp_cols, sp_gain = specific
+            st.awareness[sp_rows, sp_cols] += sp_gain * (1.0 - st.awareness[sp_rows, sp_cols])
+        if generic is not None and generic[0].size:
+            st.close_awareness_gap(*generic)
 
         new_fat = fat + self.channels.intimacy[s_ch]  # intimate channels tire more
         st.fatigue[sub] = new_fat
         st.fatigue_time[sub] = now
-        over = np.maximum(new_fat - np.float32(r.fatigue_annoyance), 0.0)
-        st.attitude[sub] -= np.float32(r.annoyance_attitude_cost) * over
+        over = new_fat - np.float32(r.fatigue_annoyance)
+        annoyed = over > 0  # attitude falls only where fatigue exceeds the annoyance level
+        if annoyed.any():
+            st.attitude[sub[annoyed]] -= np.float32(r.annoyance_attitude_cost) * over[annoyed]
         self.obs.contacts_received[sub] += 1
         self.obs.last_contact[sub] = now
 
-        full_back = np.zeros(n, bool)
-        full_back[ok] = backlash
-        full_opt = np.zeros(n, bool)
-        full_opt[ok] = opt
-        full_intr = np.zeros(n, np.float32)
-        full_intr[ok] = intr
-        full_a = np.zeros(n, np.float32)
-        full_a[ok] = a
+        if all_ok:
+            full_back, full_opt, full_intr, full_a = backlash, opt, intr, a
+        else:
+            full_back = np.zeros(n, bool)
+            full_back[rows] = backlash
+            full_opt = np.zeros(n, bool)
+            full_opt[rows] = opt
+            full_intr = np.zeros(n, np.float32)
+            full_intr[rows] = intr
+            full_a = np.zeros(n, np.float32)
+            full_a[rows] = a
         self.ledger.contacts.append(
-            contact_id=ids, batch=np.full(n, self._next_batch), time=np.full(n, now), consumer=idx,
+            contact_id=ids, batch=self._next_batch, time=now, consumer=idx,
             channel=ch, category=cat, discount=disc, depth=dep, data_kinds=kinds, arm=arm_a,
             status=status, backlash=full_back, opted_out=full_opt, intrusiveness=full_intr,
             persuasion=full_a)
@@ -252,15 +298,22 @@ class Market:
     def _response_uniform(self, purpose: Purpose, step: int, who: np.ndarray,
                           k: np.ndarray) -> np.ndarray:
         """Uniforms keyed by (purpose, step, k) and indexed by consumer id (see streams)."""
-        out = np.empty(who.shape[0], np.float32)
-        for kk in np.flatnonzero(np.bincount(k)):
-            key = (int(purpose), step, int(kk))
+
+        def table(kk: int) -> np.ndarray:
+            key = (int(purpose), step, kk)
             arr = self._response_cache.get(key)
             if arr is None:
-                arr = self.streams.uniform(purpose, self.pop.n, step, int(kk))
+                arr = self.streams.uniform(purpose, self.pop.n, step, kk)
                 self._response_cache[key] = arr
+            return arr
+
+        present = np.flatnonzero(np.bincount(k))
+        if present.size == 1:  # every consumer at the same k (the usual case): no masks
+            return table(int(present[0]))[who]
+        out = np.empty(who.shape[0], np.float32)
+        for kk in present:
             sel = k == kk
-            out[sel] = arr[who[sel]]
+            out[sel] = table(int(kk))[who[sel]]
         return out
 
     def expected_uplift(self, consumers: np.ndarray, channel: int | np.ndarray,

@@ -51,7 +51,9 @@ def groups(ledger: Ledger, n: int) -> Groups:
 
 def diff_in_means(y: np.ndarray, g: Groups) -> tuple[float, float]:
     """Measured total effect on the treated and its standard error (see module doc)."""
-    if g.n_treated == 0 or g.n_holdout < 2:
+    if g.n_treated == 0:
+        return 0.0, 0.0  # an empty campaign: the effect summed over nobody is exactly 0
+    if g.n_holdout < 2:
         return float("nan"), float("nan")
     yt, yh = y[g.treated], y[g.holdout]
     diff = float(yt.mean() - yh.mean())

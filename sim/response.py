@@ -94,26 +94,35 @@ def demand_factor(cfg: MarketConfig, share: np.ndarray, awareness: np.ndarray) -
 
 
 def organic_hazard(cfg: MarketConfig, pop: Population, st: MarketState, idx: np.ndarray | slice,
-                   now: float | np.ndarray, demand: np.ndarray | None = None) -> np.ndarray:
+                   now: float | np.ndarray, demand: np.ndarray | None = None,
+                   attitude_factor: np.ndarray | None = None) -> np.ndarray:
     """Organic purchase hazard (per day) without any campaign effect, at time ``now``.
 
     ``h0 = r_i · M_stage · D_i · e^{κ A_i} + cart_i · r_cart + r_ret · e^{-(now - t_abandon)/m}``
+
+    ``demand`` (D_i) and ``attitude_factor`` (e^{κ A_i}) may be passed when the caller has
+    them for the same consumers already.
     """
     b = cfg.behaviour
     lc_mult = np.asarray(cfg.lifecycle.rate_multiplier, np.float32)
     if demand is None:
         demand = demand_factor(cfg, pop.share[idx], st.awareness[idx])
-    h = pop.base_rate[idx] * lc_mult[st.lifecycle[idx]] * demand
-    h *= np.exp(np.float32(cfg.response.attitude_effect) * st.attitude[idx])
+    h = pop.base_rate[idx] * np.take(lc_mult, st.lifecycle[idx]) * demand
+    if attitude_factor is None:
+        attitude_factor = np.exp(np.float32(cfg.response.attitude_effect) * st.attitude[idx])
+    h *= attitude_factor
     h += st.cart_open[idx] * np.float32(b.cart_purchase_rate)
     # Abandoners' return hazard, evaluated only where it is not yet negligible (e^-50).
     last = st.last_abandon[idx]
     recent = np.flatnonzero(last > np.min(now) - 50.0 * b.abandoner_memory_days)
     if recent.size:
-        since = (now if np.ndim(now) == 0 else np.asarray(now)[recent]) - last[recent]
-        h[recent] += (b.abandoner_return_rate * np.exp(-since / b.abandoner_memory_days)).astype(
-            np.float32)
-    return h.astype(np.float32)
+        x = (now if np.ndim(now) == 0 else np.asarray(now)[recent]) - last[recent]  # since
+        np.negative(x, out=x)
+        x /= b.abandoner_memory_days
+        np.exp(x, out=x)
+        x *= b.abandoner_return_rate
+        h[recent] += x.astype(np.float32)
+    return h.astype(np.float32, copy=False)
 
 
 def timing_fit(cfg: MarketConfig, chan: ChannelArrays, channel: np.ndarray, active_hour: np.ndarray,

@@ -76,12 +76,56 @@ class MarketState:
 
     def fatigue_at(self, idx: np.ndarray, now: float | np.ndarray, half_life: float) -> np.ndarray:
         """Fatigue of consumers ``idx`` decayed to ``now``."""
-        age = now - self.fatigue_time[idx]
-        return (self.fatigue[idx] * np.exp2(-age / half_life)).astype(np.float32)
+        x = now - self.fatigue_time[idx]  # age, then its decay factor, in place
+        np.negative(x, out=x)
+        x /= half_life
+        np.exp2(x, out=x)
+        x *= self.fatigue[idx]
+        return x.astype(np.float32)
+
+    def close_awareness_gap(self, rows: np.ndarray, gain: np.ndarray | np.float32) -> None:
+        """``awareness[rows] += gain[:, None] * (1 - awareness[rows])`` for unique ``rows``.
+
+        A large batch (a mass wave) is applied to the whole array in row chunks with a
+        gain of zero elsewhere (``aw + 0·(1 - aw)`` is ``aw`` exactly), which avoids
+        gathering and scattering (m, C) rows; a small one gathers with ``np.take``.
+        Either way the float32 operations, and so the results, are those of the formula.
+        """
+        aw = self.awareness
+        n, c = aw.shape
+        gain = np.asarray(gain, np.float32)
+        if rows.shape[0] * 4 < n or not aw.flags.c_contiguous:
+            x = np.take(aw, rows, axis=0)
+            y = np.subtract(np.float32(1.0), x)
+            y *= gain[:, None] if gain.ndim else gain
+            x += y
+            aw[rows] = x
+            return
+        g = np.zeros(n, np.float32)
+        g[rows] = gain
+        chunk = GAP_CHUNK_ROWS
+        buf = np.empty(min(n, chunk) * c, np.float32)
+        for a in range(0, n, chunk):
+            b = min(a + chunk, n)
+            gc = g[a:b]
+            if not gc.any():
+                continue
+            block = aw[a:b].reshape(-1)  # a view: aw is C-contiguous
+            y = np.subtract(np.float32(1.0), block, out=buf[: block.shape[0]])
+            y *= np.repeat(gc, c)
+            block += y
+
+
+GAP_CHUNK_ROWS = 16384
+"""Rows per chunk of :meth:`MarketState.close_awareness_gap` (a chunk stays in cache)."""
 
 
 def overlap(start: np.ndarray, end: np.ndarray, t0: float, t1: float) -> np.ndarray:
     """Share of the interval [t0, t1) covered by [start, end), elementwise (float32)."""
     lo = np.maximum(start, t0)
     hi = np.minimum(end, t1)
-    return (np.clip(hi - lo, 0.0, None) / (t1 - t0)).astype(np.float32)
+    hi -= lo
+    np.maximum(hi, 0.0, out=hi)
+    if t1 - t0 != 1.0:  # x / 1 is x
+        hi /= t1 - t0
+    return hi.astype(np.float32)

@@ -1,13 +1,29 @@
 """Named, counter-keyed random streams: the basis of common random numbers.
 
-Every random number in a run comes from ``SeedSequence(seed, spawn_key=(purpose, *key))``
-where ``purpose`` names what the numbers are for (browsing, purchases, responses, ...)
-and ``key`` is usually the simulation step.  A stream is therefore a pure function of
-(seed, purpose, step): it does not depend on what else was drawn before, on how many
-workers run the sweep, or on whether a campaign exists.  Organic behaviour draws a
-whole-population array at every step whether or not a consumer needs it, so two worlds
-that differ only in a campaign consume identical organic numbers for every consumer,
-and per-consumer differences in outcome are caused by the campaign alone.
+Every random number in a run is a pure function of the run's seed, of a ``purpose``
+naming what the numbers are for (browsing, purchases, responses, ...) and of a ``key``,
+usually the simulation step: it does not depend on what else was drawn before, on how
+many workers run the sweep, or on whether a campaign exists.  Two kinds of stream
+serve the two ways numbers are used.
+
+*Whole-population arrays* (:meth:`Streams.uniform`, :meth:`Streams.rng`) come from
+``SeedSequence(seed, spawn_key=(purpose, *key))``; element i belongs to consumer i.
+Organic events every consumer may have at every step (purchase, browse, store visit,
+ping, lapse) draw such an array for the whole population whether or not a consumer
+needs it.
+
+*Consumer-keyed uniforms* (:meth:`Streams.uniform_at`) are counter-based: consumer i's
+number is the splitmix64 finaliser (Steele, Lea & Flood, 2014) of ``K + i·γ``, where
+``K`` is a 64-bit key drawn from the same ``SeedSequence(seed, spawn_key=(purpose,
+*key))`` and γ is the golden-ratio increment, and the top 24 bits give a float32 exactly
+uniform on the grid ``{0, 2^-24, ..., 1 - 2^-24}``.  They are evaluated only for the
+consumers that need them (the step's buyers for the category, basket and review, its
+sessions for the category, hour, cart and wish list, open carts for abandonment), yet a
+consumer's number is the same whoever else is in the subset.
+
+Either way a consumer's number is a pure function of (seed, purpose, step, consumer id),
+so two worlds that differ only in a campaign consume identical organic numbers for every
+consumer, and per-consumer differences in outcome are caused by the campaign alone.
 
 Responses to contacts are keyed by (step, k) where k counts the contacts a consumer
 has had within the step, and indexed by consumer id: a consumer's response uniform is
@@ -20,6 +36,13 @@ from __future__ import annotations
 import enum
 
 import numpy as np
+
+# splitmix64: the golden-ratio increment γ and the finaliser's multipliers and shifts.
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_S27, _S30, _S31, _S40 = (np.uint64(s) for s in (27, 30, 31, 40))
+_S8_32 = np.uint32(8)
 
 
 class Purpose(enum.IntEnum):
@@ -61,8 +84,44 @@ class Streams:
         return np.random.Generator(np.random.PCG64(ss))
 
     def uniform(self, purpose: Purpose, n: int, *key: int) -> np.ndarray:
-        """``n`` float32 uniforms on [0, 1) for this purpose and key."""
-        return self.rng(purpose, *key).random(n, dtype=np.float32)
+        """``n`` float32 uniforms on [0, 1) for this purpose and key.
+
+        Number i is the top 24 bits of the i-th 32-bit word of the generator's raw
+        PCG64 output (each 64-bit output low half first), times 2^-24: on little-endian
+        machines exactly ``self.rng(purpose, *key).random(n, dtype=np.float32)``, made
+        without numpy's per-number conversion loop.
+        """
+        raw = self.rng(purpose, *key).bit_generator.random_raw((n + 1) // 2)
+        words = raw.view(np.uint32)[:n]
+        words >>= _S8_32
+        out = words.view(np.int32).astype(np.float32)  # < 2^24: exact
+        out *= np.float32(2.0**-24)
+        return out
+
+    def key64(self, purpose: Purpose, *key: int) -> np.uint64:
+        """A 64-bit key for this purpose and key (the ``K`` of :meth:`uniform_at`)."""
+        ss = np.random.SeedSequence(self.seed, spawn_key=(int(purpose), *map(int, key)))
+        return ss.generate_state(1, dtype=np.uint64)[0]
+
+    def uniform_at(self, purpose: Purpose, ids: np.ndarray, *key: int) -> np.ndarray:
+        """float32 uniforms on [0, 1) for the consumers ``ids`` (non-negative integers).
+
+        Counter-based (see the module doc): the number of consumer i depends only on
+        (seed, purpose, key, i), so it is the same in any subset that contains i, and
+        the cost is proportional to ``len(ids)``, not to the population.
+        """
+        z = np.asarray(ids).astype(np.uint64)  # a copy, worked on in place; wraps mod 2^64
+        z *= _GOLDEN
+        z += self.key64(purpose, *key)
+        z ^= z >> _S30
+        z *= _MIX1
+        z ^= z >> _S27
+        z *= _MIX2
+        z ^= z >> _S31
+        z >>= _S40  # the top 24 bits, exactly representable in float32
+        out = z.view(np.int64).astype(np.float32)
+        out *= np.float32(2.0**-24)
+        return out
 
     def child_seed(self, purpose: Purpose, *key: int) -> int:
         """A 32-bit integer seed for libraries that want one (scikit-learn, LightGBM)."""

@@ -120,6 +120,14 @@ def channel_code(name: str, where: str = "channel") -> int:
     return CHANNELS.index(choice(where, name, CHANNELS))
 
 
+@dataclass
+class Pool:
+    """What a campaign has used of its frequency cap and budget; parts of a hybrid share one."""
+
+    sent: np.ndarray | None = None
+    spent: float = 0.0
+
+
 class Campaign:
     """Base class applying addressability, holdout, frequency cap and budget to batches.
 
@@ -138,8 +146,7 @@ class Campaign:
         self.seed = seed
         self.econ = econ
         self.key = key
-        self.sent: np.ndarray | None = None
-        self.spent = 0.0
+        self.pool = Pool()
         self._holdout: np.ndarray | None = None
 
     def holdout_mask(self, market: Market) -> np.ndarray:
@@ -160,8 +167,9 @@ class Campaign:
              **kw: Any) -> ContactResult | None:
         """Send a batch through the common controls; returns None if nothing is left."""
         n_all = market.pop.n
-        if self.sent is None:
-            self.sent = np.zeros(n_all, np.int32)
+        pool = self.pool
+        if pool.sent is None:
+            pool.sent = np.zeros(n_all, np.int32)
         consumers = np.asarray(consumers, np.int64)
         m = consumers.shape[0]
         kw["channel"] = channel
@@ -173,7 +181,7 @@ class Campaign:
                 if isinstance(v, np.ndarray) and v.shape == (m,):
                     kw[k] = v[keep]
 
-        keep = self.addressable(market, consumers, channel) & (self.sent[consumers] < self.controls.frequency_cap)
+        keep = self.addressable(market, consumers, channel) & (pool.sent[consumers] < self.controls.frequency_cap)
         take(keep)
         m = consumers.shape[0]
         if m == 0 or not self.in_window(market):
@@ -184,15 +192,15 @@ class Campaign:
             depth = np.broadcast_to(np.asarray(kw.get("depth", 0.0), np.float64), (m,))
             cost = self.econ.contact_costs()[ch] + self.econ.personalisation_cost_per_contact * depth
             cost = np.where(hold, 0.0, cost)
-            fits = np.cumsum(cost) <= self.controls.budget - self.spent + 1e-9
+            fits = np.cumsum(cost) <= self.controls.budget - pool.spent + 1e-9
             take(fits)
             m = consumers.shape[0]
             hold = hold[fits]
-            self.spent += float(cost[fits].sum())
+            pool.spent += float(cost[fits].sum())
             if m == 0:
                 return None
         res = market.contact(consumers, holdout=hold, **kw)
-        self.sent[consumers[res.status == 0]] += 1
+        pool.sent[consumers[res.status == 0]] += 1
         return res
 
     def start(self, market: Market) -> None:

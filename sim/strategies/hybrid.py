@@ -35,10 +35,10 @@ class HybridConfig(StrategyConfig, CommonControls):
 
 
 def _with_controls(part: CommonControls, controls: CommonControls) -> None:
-    """The hybrid's common controls override its parts' (one holdout, one window)."""
+    """The hybrid's common controls override its parts' (one holdout, one window, one
+    frequency cap and one budget, shared through one :class:`Pool`)."""
     for f in fields(CommonControls):
-        if f.name != "budget":
-            setattr(part, f.name, getattr(controls, f.name))
+        setattr(part, f.name, getattr(controls, f.name))
 
 
 @register("hybrid", HybridConfig)
@@ -57,6 +57,8 @@ class Hybrid:
         else:
             _with_controls(cfg.triggered, cfg)
             self.parts.append(Triggered(cfg.triggered, seed, econ, key=1))
+        for part in self.parts[1:]:
+            part.pool = self.parts[0].pool
         kinds: set[str] = set()
         for p in self.parts:
             kinds.update(p.data_kinds)

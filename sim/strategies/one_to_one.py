@@ -65,6 +65,7 @@ class OneToOne(Campaign):
         self.data_kinds = tuple(cfg.data_kinds)
         self.scorer = SCORERS[cfg.scorer](self.data_kinds, seed)
         self.plans: list[Plan] = []
+        self.paid_variants: set[int] = set()
 
     def start(self, market: Market) -> None:
         market.env.process(self._waves(market))
@@ -75,12 +76,31 @@ class OneToOne(Campaign):
                          np.asarray(cfg.discounts, float), cfg.depth, kinds_mask(self.data_kinds))
 
     def select(self, plan: Plan, n: int) -> np.ndarray:
-        """Indices into the plan to contact, best value first."""
+        """Indices into the plan to contact, best value first.
+
+        For profit-based plans a message variant (channel x category x discount x depth)
+        not yet produced is used only if the value of the consumers it would reach covers
+        its content cost (variants already paid for are free to reuse).
+        """
         order = np.argsort(-plan.value, kind="stable")
         order = order[np.isfinite(plan.value[order])]
         if plan.profit_based:
             order = order[plan.value[order] > 0]
-        return order[: int(np.floor(self.cfg.max_share * n))]
+        order = order[: int(np.floor(self.cfg.max_share * n))]
+        if plan.profit_based and order.size:
+            depth = (np.full(order.size, self.cfg.depth) if plan.depth is None
+                     else plan.depth[order])
+            key = (plan.channel[order].astype(np.int64) * 1_000_000
+                   + (plan.category[order].astype(np.int64) + 1) * 1_000
+                   + np.round(plan.discount[order] * 100).astype(np.int64) * 2
+                   + (depth > 0))
+            variants, inverse = np.unique(key, return_inverse=True)
+            value = np.bincount(inverse, plan.value[order])
+            paid = np.isin(variants, np.fromiter(self.paid_variants, np.int64))
+            keep = paid | (value >= self.econ.content_cost_per_variant)
+            self.paid_variants.update(int(v) for v in variants[keep])
+            order = order[keep[inverse]]
+        return order
 
     def _waves(self, market: Market) -> Generator[simpy.Event, Any, None]:
         cfg = self.cfg
