@@ -28,6 +28,8 @@ import pandas as pd
 from sim.config import CHANNELS, DATA_KINDS
 
 IMPLICIT, EXPLICIT, AMBIENT = 0, 1, 2
+ENGAGEMENT_SENDS = 20
+"""Past service messages per reachable channel whose opens reveal channel preference."""
 NEVER = -1e9
 
 
@@ -64,6 +66,7 @@ class Observations:
         self.store_visits = np.zeros(n, np.uint16)
         self.last_ping = np.full(n, NEVER)
         self.contacts_received = np.zeros(n, np.int32)
+        self.channel_opens = np.zeros((n, len(CHANNELS)), np.uint8)  # of ENGAGEMENT_SENDS
         self.last_contact = np.full(n, NEVER)
         self.abandoned = EventFeed()
         self.browsed = EventFeed()
@@ -141,6 +144,9 @@ class Observations:
         for j, name in enumerate(names):
             cols[f"bought_{name}"] = masked(self.purchases_by_category[:, j], IMPLICIT)
         cols["session_hour"] = masked(self.session_hour, IMPLICIT)
+        for j, ch in enumerate(CHANNELS):
+            cols[f"open_rate_{ch}"] = masked(self.channel_opens[:, j] / np.float32(ENGAGEMENT_SENDS),
+                                             IMPLICIT)
         cols["days_since_browse"] = masked(
             np.where(self.last_browse <= NEVER, np.nan, now - self.last_browse), IMPLICIT)
         cols["days_since_abandon"] = masked(
@@ -157,6 +163,15 @@ class Observations:
         cols["days_since_ping"] = masked(
             np.where(self.last_ping <= NEVER, np.nan, now - self.last_ping), AMBIENT)
         return pd.DataFrame(cols)
+
+
+def seed_engagement(obs: Observations, channel_pref: np.ndarray, reachable: np.ndarray,
+                    rng: np.random.Generator) -> None:
+    """Opens of the last ENGAGEMENT_SENDS service messages on each reachable channel:
+    Binomial(ENGAGEMENT_SENDS, channel preference).  Implicit data: it reveals, noisily,
+    which channels a consumer answers on ("reply by SMS, not Twitter")."""
+    opens = rng.binomial(ENGAGEMENT_SENDS, channel_pref)
+    obs.channel_opens[:] = np.where(reachable, opens, 0).astype(np.uint8)
 
 
 def interest(obs: Observations, kinds: tuple[str, ...]) -> np.ndarray:

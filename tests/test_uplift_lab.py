@@ -109,10 +109,12 @@ def test_uplift_entry_point_on_simulated_pilot(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_x_learner_recovers_true_uplift_ranking() -> None:
-    """specialty_retail, pilot of 100k consumers (seed 0), X-learner on shallow LightGBM:
-    its true Qini (ranking valued with the closed-form uplift) is clearly above random
-    (> 0.03 for both arms) and its PEHE is reported beside the constant (average-effect)
-    prediction's.  Measured: true Qini 0.09 / 0.14, PEHE 0.025 / 0.033 vs 0.024 / 0.035."""
+    """specialty_retail, pilot of 100k consumers (seed 0, 70 % train), X-learner on shallow
+    LightGBM (conf/estimator/x_lightgbm_shallow.yaml): its true Qini (ranking valued with
+    the closed-form uplift) is clearly above random (> 0.05) for both arms, and its PEHE
+    beats the constant (average-effect) prediction for the offer arm and stays within 5 %
+    of it for the plain e-mail arm, whose uplift varies least.  Measured when written:
+    true Qini 0.10 / 0.12; PEHE 0.0238 vs 0.0236 and 0.0335 vs 0.0349."""
     from sim.uplift.config import EstimatorConfig
     from sim.uplift.estimators import make_estimator
     from sim.uplift.evaluation import pehe, true_qini
@@ -123,12 +125,14 @@ def test_x_learner_recovers_true_uplift_ranking() -> None:
     t = p.table
     rng = np.random.default_rng(0)
     train = rng.random(len(t)) < 0.7
-    est = make_estimator(EstimatorConfig(name="x", n_estimators=100, max_depth=3,
-                                         min_samples_leaf=500), 0)
+    est = make_estimator(EstimatorConfig(name="x", n_estimators=200, max_depth=2,
+                                         learning_rate=0.03, min_samples_leaf=500), 0)
     est.fit(p.X[train], t.arm.to_numpy().astype(str)[train], t.y.to_numpy()[train],
             propensity=p.propensity)
     pred = est.predict(p.X[~train])
     for j, arm in enumerate(est.arms_):
         tau = t[f"tau_expected_{arm}"].to_numpy()[~train]
-        assert true_qini(tau, pred[:, j]) > 0.03, arm
-        assert pehe(tau, pred[:, j]) < 1.5 * pehe(tau, np.full(tau.shape, tau.mean())), arm
+        constant = pehe(tau, np.full(tau.shape, tau.mean()))
+        assert true_qini(tau, pred[:, j]) > 0.05, arm
+        bound = 1.0 if arm == "email_offer" else 1.05
+        assert pehe(tau, pred[:, j]) < bound * constant, arm

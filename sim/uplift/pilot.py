@@ -181,7 +181,8 @@ def run_pilot(market_cfg: MarketConfig, seed: int, cfg: PilotConfig,
     y0 = outcomes(baseline.ledger, pop.n, *window)
     table = pilot.features
     assert table is not None
-    feature_names = list(table.columns)
+    # Columns of data kinds the pilot may not use are NaN throughout: not features.
+    feature_names = [c for c in table.columns if table[c].notna().any()]
     labels = np.array([CONTROL] + [a.name for a in cfg.arms])
     table = table.assign(
         consumer=sample,

@@ -118,8 +118,8 @@ class CausalMLScorer:
         sample = np.flatnonzero(assignment >= 0)
         kinds = tuple(cfg.data_kinds)
         feats = market.features(kinds)
-        X = feats.to_numpy(np.float64)[sample]
-        names = list(feats.columns)
+        names = [c for c in feats.columns if feats[c].iloc[sample].notna().any()]
+        X = feats[names].to_numpy(np.float64)[sample]
         bought_before = market.obs.n_purchases[sample].copy()
         offers = offer_columns(market, self.arms, kinds, sample)
         for j, offer in enumerate(offers):
