@@ -56,7 +56,7 @@ class Table:
         self._rows = 0
         self._cache: pd.DataFrame | None = None
 
-    def append(self, **columns: np.ndarray) -> None:
+    def append(self, **columns: np.ndarray | float) -> None:
         """Append a batch; every schema column must be given, as an array of the batch's
         length or as a scalar (the same value on every row)."""
         if set(columns) != set(self.schema):
@@ -64,7 +64,7 @@ class Table:
             extra = set(columns) - set(self.schema)
             raise ValueError(
                 f"ledger append: missing {sorted(missing)}, unexpected {sorted(extra)}")
-        lengths = [len(v) for v in columns.values() if np.ndim(v) > 0]
+        lengths = [np.shape(v)[0] for v in columns.values() if np.ndim(v) > 0]
         if not lengths:
             raise ValueError("ledger append: at least one column must be an array")
         n = lengths[0]

@@ -22,7 +22,7 @@ from simpy.core import URGENT
 from sim.behaviour import organic_step, seed_history
 from sim.config import CHANNELS, MarketConfig
 from sim.ledger import Ledger
-from sim.observe import Observations
+from sim.observe import Observations, seed_engagement
 from sim.population import Population, synthesize
 from sim.response import (
     ChannelArrays,
@@ -80,6 +80,8 @@ class Market:
         self.obs = Observations(self.pop.n, self.pop.n_categories, self.pop.consent,
                                 self.pop.declared_tribe, self.pop.tribe)
         seed_history(cfg, self.pop, self.obs, self.streams, self.state.last_purchase)
+        seed_engagement(self.obs, self.pop.channel_pref, self.pop.reachable,
+                        self.streams.rng(Purpose.POPULATION, 34))
         self.channels = ChannelArrays.from_config(cfg)
         self.ledger = Ledger()
         self.env = simpy.Environment()
@@ -212,6 +214,7 @@ class Market:
                        s_disc if s_disc.ndim else np.full(m, s_disc), dep_m, fat, now)
         end = now + r.window_days
 
+        no_back: np.ndarray | slice
         if any_back:
             a[backlash] = 0.0
             no_back = ~backlash

@@ -544,7 +544,7 @@ LATENT = ("utility", "share", "threshold", "creep", "base_rate", "awareness", "a
 OBSERVED_PREFIXES = ("frequency", "monetary", "recency_days", "tenure_days", "contacts_received",
                      "days_since_contact", "reach_", "browse_", "bought_", "session_hour",
                      "days_since_browse", "days_since_abandon", "likes_", "declared_tribe",
-                     "store_visits", "days_since_ping")
+                     "store_visits", "days_since_ping", "open_rate_")
 
 
 def test_features_expose_no_latent_columns_and_respect_consent(make_cfg, run_market) -> None:
@@ -559,6 +559,7 @@ def test_features_expose_no_latent_columns_and_respect_consent(make_cfg, run_mar
     cats = cfg.categories
     implicit = [f"browse_{c}" for c in cats] + [f"bought_{c}" for c in cats]
     implicit += ["session_hour", "days_since_browse", "days_since_abandon"]
+    implicit += [c for c in f.columns if c.startswith("open_rate_")]
     explicit = [f"likes_{c}" for c in cats]
     ambient = ["store_visits", "days_since_ping"]
     consent = m.pop.consent
