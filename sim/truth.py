@@ -7,9 +7,11 @@ For a campaign we run three worlds of the *same* market (same population, same s
 3. **direct world** (``yd``): the observed world's contact log is replayed batch by
    batch, while word of mouth is *frozen* at the baseline world's tribe signals.
 
-Every organic random number is keyed by (seed, purpose, step) and drawn for the whole
-population, and response numbers by (seed, purpose, step, k) indexed by consumer
-(:mod:`sim.streams`); so the worlds differ only through the campaign.  Per consumer:
+Every random number a consumer uses is a pure function of (seed, purpose, step, consumer
+id) (:mod:`sim.streams`): purchase, browse, store-visit, ping and lapse draws are
+whole-population arrays, the details of a purchase, session or open cart use
+consumer-keyed hashed uniforms, and responses are keyed by (step, k) and indexed by
+consumer; so the worlds differ only through the campaign.  Per consumer:
 
 * ``total = y1 - y0``: the campaign's whole effect on that consumer;
 * ``direct = yd - y0``: the effect of the consumer's own contacts, with everything
