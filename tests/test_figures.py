@@ -1,0 +1,182 @@
+"""Study figures: compute functions return the right tables, plot functions draw on an
+Axes, the CLI writes one PNG (and its numbers as CSV) per study the table holds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+from experiments import figures as fg
+
+
+def rows(**fixed: object) -> dict[str, object]:
+    base: dict[str, object] = {
+        "status": "ok", "cfg.market.name": "default", "cfg.market.n_consumers": 5000,
+        "cfg.strategy.name": "segmented", "cfg.strategy.k": 4, "cfg.strategy.budget": None,
+        "cfg.market.tribes.variance_share": 0.5, "cfg.market.creepiness.threshold_median": 1.0,
+        "cfg.economics.data_cost_per_month.implicit": 0.02,
+        "cfg.economics.data_cost_per_month.explicit": 0.03,
+        "cfg.economics.data_cost_per_month.ambient": 0.08,
+        "cost.total": 1000.0, "cost.contact": 100.0,
+    }
+    base.update(fixed)
+    return base
+
+
+def with_metrics(r: dict[str, object], profit: float, roi: float) -> dict[str, object]:
+    r = dict(r)
+    r.update({"incremental_profit.true": profit, "incremental_profit.measured": profit + 5,
+              "roi.true": roi, "roi.measured": roi + 0.01})
+    return r
+
+
+@pytest.fixture
+def granularity_df() -> pd.DataFrame:
+    out = []
+    for market in ("default", "fmcg_tribal"):
+        for k in (1, 4, 16, 20000):
+            for seed in (0, 1, 2):
+                profit = 1000.0 - 10 * k + seed * 100
+                out.append(with_metrics(rows(**{"cfg.market.name": market, "cfg.strategy.k": k},
+                                             seed=seed), profit, profit / 1000))
+    out.append({**rows(), "status": "failed", "seed": 9})  # failures are ignored
+    return pd.DataFrame(out)
+
+
+@pytest.fixture
+def phase_df() -> pd.DataFrame:
+    out = []
+    for vs in (0.1, 0.9):
+        for th in (0.35, 3.0):
+            for dc in (0.02, 0.08):
+                for strat in ("mass", "segmented", "one_to_one"):
+                    for seed in (0, 1):
+                        # one_to_one wins at low tribalism and high tolerance with cheap
+                        # data, mass wins at high tribalism, nothing pays at (0.1, 0.35)
+                        if vs == 0.1 and th == 0.35:
+                            p = -100.0 - seed
+                        elif strat == "one_to_one":
+                            p = 500.0 if (vs == 0.1 and dc == 0.02) else 50.0
+                        elif strat == "mass":
+                            p = 300.0 if vs == 0.9 else 100.0
+                        else:
+                            p = 200.0
+                        out.append(with_metrics(rows(**{
+                            "cfg.strategy.name": strat,
+                            "cfg.market.tribes.variance_share": vs,
+                            "cfg.market.creepiness.threshold_median": th,
+                            "cfg.economics.data_cost_per_month.implicit": dc}, seed=seed),
+                            p, p / 1000))
+    return pd.DataFrame(out)
+
+
+@pytest.fixture
+def roi_df() -> pd.DataFrame:
+    out = []
+    for strat in ("one_to_one", "segmented"):
+        for b in (10.0, 100.0, 1000.0):
+            for seed in (0, 1, 2):
+                p = np.log10(b) * (200 if strat == "one_to_one" else 100) + seed
+                out.append(with_metrics(rows(**{"cfg.strategy.name": strat,
+                                                "cfg.strategy.budget": b}, seed=seed), p, p / b))
+    return pd.DataFrame(out)
+
+
+def test_granularity_table_means_and_bands(granularity_df: pd.DataFrame) -> None:
+    df = fg.load_table(granularity_df)
+    assert fg.has_granularity(df) and not fg.has_phase(df) and not fg.has_roi_curves(df)
+    t = fg.granularity_table(df)
+    assert len(t) == 2 * 4 and set(t["market"]) == {"default", "fmcg_tribal"}
+    row = t[(t["market"] == "default") & (t["k"] == 4)].iloc[0]
+    assert row["profit_mean"] == pytest.approx(1000 - 40 + 100)
+    assert (row["profit_min"], row["profit_max"]) == (960.0, 1160.0)
+    assert row["n_seeds"] == 3 and row["n_consumers"] == 5000
+    measured = fg.granularity_table(df, "measured")
+    assert measured["profit_mean"].iloc[0] == pytest.approx(t["profit_mean"].iloc[0] + 5)
+
+
+def test_phase_table_winner_and_no_campaign(phase_df: pd.DataFrame) -> None:
+    df = fg.load_table(phase_df)
+    assert fg.has_phase(df)
+    t = fg.phase_table(df)
+    assert len(t) == 2 * 2 * 2
+    cheap = t["data_cost"].str.endswith(": 0.02/0.03/0.08")
+
+    def winner(vs: float, th: float, cheap_data: bool) -> str:
+        sel = t[(t["variance_share"] == vs) & (t["threshold_median"] == th)
+                & (cheap == cheap_data)]
+        assert len(sel) == 1
+        return str(sel["winner"].iloc[0])
+
+    assert winner(0.1, 0.35, True) == "none"
+    assert winner(0.1, 3.0, True) == "one_to_one"
+    assert winner(0.1, 3.0, False) == "segmented"
+    assert winner(0.9, 3.0, True) == "mass"
+    lead = t[(t["variance_share"] == 0.1) & (t["threshold_median"] == 3.0) & cheap]["lead"]
+    assert lead.iloc[0] == pytest.approx(300.0)
+
+
+def test_roi_table(roi_df: pd.DataFrame) -> None:
+    df = fg.load_table(roi_df)
+    assert fg.has_roi_curves(df) and not fg.has_granularity(df)
+    t = fg.roi_table(df)
+    assert len(t) == 6 and set(t["strategy"]) == {"one_to_one", "segmented"}
+    r = t[(t["strategy"] == "one_to_one") & (t["budget"] == 100.0)].iloc[0]
+    assert r["profit_mean"] == pytest.approx(401.0)
+    assert r["contact_cost_mean"] == pytest.approx(100.0)
+
+
+def test_plot_functions_draw_on_a_given_axes(granularity_df: pd.DataFrame,
+                                            phase_df: pd.DataFrame, roi_df: pd.DataFrame) -> None:
+    fig, axes = plt.subplots(1, 4)
+    g = fg.granularity_table(fg.load_table(granularity_df))
+    assert fg.plot_granularity(g, axes[0], "default", "profit") is axes[0]
+    assert axes[0].get_xscale() == "log" and "profit" in axes[0].get_ylabel()
+    fg.plot_granularity(g, axes[1], "default", "roi")
+    assert "ROMI" in axes[1].get_ylabel()
+    p = fg.phase_table(fg.load_table(phase_df))
+    fg.plot_phase(p, axes[2], data_cost=p["data_cost"].iloc[0])
+    assert "tribe" in axes[2].get_xlabel() and len(axes[2].images) == 1
+    fg.plot_roi_curve(fg.roi_table(fg.load_table(roi_df)), axes[3], "profit")
+    assert axes[3].get_xscale() == "log" and len(axes[3].lines) >= 2
+    plt.close(fig)
+
+
+def test_cli_writes_each_study(tmp_path: Path, granularity_df: pd.DataFrame,
+                               phase_df: pd.DataFrame, roi_df: pd.DataFrame) -> None:
+    table = pd.concat([granularity_df, phase_df, roi_df], ignore_index=True)
+    src = tmp_path / "results.parquet"
+    table.to_parquet(src)
+    out = tmp_path / "fig"
+    assert fg.main([str(src), "--out", str(out)]) == 0
+    for study in fg.STUDIES:
+        png = out / f"{study}.png"
+        assert png.is_file() and png.stat().st_size > 10_000
+        assert (out / f"{study}.csv").is_file()
+    only = tmp_path / "only"
+    assert fg.main([str(src), "--out", str(only), "--study", "phase"]) == 0
+    assert sorted(p.name for p in only.iterdir()) == ["phase.csv", "phase.png"]
+
+
+def test_cli_rejects_a_table_without_studies(tmp_path: Path) -> None:
+    src = tmp_path / "t.csv"
+    pd.DataFrame([with_metrics(rows(seed=0), 1.0, 0.1)]).to_csv(src, index=False)
+    assert fg.main([str(src), "--out", str(tmp_path / "o")]) == 2
+
+
+def test_export_writes_slim_table(tmp_path: Path, granularity_df: pd.DataFrame) -> None:
+    src = tmp_path / "results.parquet"
+    granularity_df.assign(wall_seconds=1.0, config_json="{}").to_parquet(src)
+    dest = tmp_path / "slim.csv"
+    assert fg.main([str(src), "--out", str(tmp_path / "f"), "--export", str(dest)]) == 0
+    slim = pd.read_csv(dest)
+    assert len(slim) == 2 * 4 * 3  # ok rows only
+    assert "wall_seconds" not in slim.columns and "config_json" not in slim.columns
+    assert {"cfg.strategy.k", "incremental_profit.true", "roi.true"} <= set(slim.columns)

@@ -1,0 +1,336 @@
+"""Hydra sweeps: config groups compose, launchers agree, kills resume, bad sweeps fail fast.
+
+Sweeps run as subprocesses (``python -m experiments.run -m ...``) on a tiny market
+(600 customers, 20 days: well under a second a job), so the default run stays short;
+the Ray launcher test is marked slow (and skipped unless hydra-ray-launcher is installed).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.types import RunMode
+
+from experiments import callbacks as cb
+from experiments._common import plain
+from experiments.collect import collect
+from experiments.store import STATUS_FAILED, STATUS_OK
+from experiments.sweep_bench import VOLATILE_COLUMNS, comparable, tables_equal
+from sim.experiment import build_run_config
+
+ROOT = Path(__file__).resolve().parent.parent
+CONF = ROOT / "conf"
+EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
+
+#: A 6-job sweep on a tiny market (segmented, k x seed).
+TINY = ["strategy=segmented", "market.n_consumers=600", "market.horizon_days=20",
+        "strategy.end_day=20"]
+SWEEP = [*TINY, "strategy.k=1,4,16", "seed=0,1"]
+N_JOBS = 6
+
+
+def options(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
+
+
+def run_sweep(sweep_dir: Path, *overrides: str, timeout: float = 240,
+              check: bool = True) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "experiments.run", "-m", *overrides,
+           f"hydra.sweep.dir={sweep_dir}"]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    if check and done.returncode != 0:
+        raise AssertionError(f"sweep failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return done
+
+
+@pytest.fixture(scope="module")
+def clean_sweep(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
+    """The reference: the 6-job sweep, basic launcher, run once from scratch."""
+    sweep_dir = tmp_path_factory.mktemp("clean") / "sweep"
+    run_sweep(sweep_dir, *SWEEP)
+    return collect(sweep_dir)
+
+
+@pytest.fixture
+def hydra_loader() -> Iterator[Any]:
+    """Hydra's config loader on conf/ (the one a sweep's callback gets)."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        yield GlobalHydra.instance().config_loader()
+
+
+def master(loader: Any, overrides: list[str]) -> Any:
+    """The multirun master config, as ``hydra.main -m`` composes it."""
+    return loader.load_configuration("config", overrides, run_mode=RunMode.MULTIRUN)
+
+
+# --------------------------------------------------------------------------- conf groups
+
+
+@pytest.mark.parametrize("market", options("market"))
+def test_market_option_composes_and_validates(market: str) -> None:
+    econ = market if (CONF / "economics" / f"{market}.yaml").exists() else "default"
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose("config", overrides=[f"market={market}", f"economics={econ}"])
+    run = build_run_config(plain(cfg))
+    assert run.market.name == market
+
+
+@pytest.mark.parametrize("market", options("market"))
+def test_market_default_economics_exists(market: str) -> None:
+    assert (CONF / "economics" / f"{market}.yaml").exists()
+
+
+@pytest.mark.parametrize("strategy", options("strategy"))
+def test_strategy_option_composes_and_validates(strategy: str) -> None:
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose("config", overrides=[f"strategy={strategy}"])
+    assert build_run_config(plain(cfg)).strategy.name == cfg.strategy.name
+
+
+@pytest.mark.parametrize("economics", options("economics"))
+def test_economics_option_composes_and_validates(economics: str) -> None:
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose("config", overrides=[f"economics={economics}"])
+    assert build_run_config(plain(cfg)).economics.name == economics
+
+
+@pytest.mark.parametrize("launcher", ["joblib", "local_procs", "submitit_local",
+                                      "submitit_slurm", "slurm"])
+def test_launcher_option_composes(launcher: str) -> None:
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose("config", overrides=[f"hydra/launcher={launcher}"],
+                      return_hydra_config=True)
+    assert "Launcher" in cfg.hydra.launcher._target_
+    assert cfg.hydra.callbacks.sweep._target_ == "experiments.callbacks.SweepCallback"
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_experiment_file_expands_and_every_job_validates(experiment: str,
+                                                        hydra_loader: Any) -> None:
+    """Each study file: a package-global override set with its sweep in
+    hydra.sweeper.params (explicit seeds), a unique sweep dir, >= 40 jobs, all valid."""
+    text = (CONF / "experiment" / f"{experiment}.yaml").read_text()
+    assert text.startswith("# @package _global_")
+    cfg = master(hydra_loader, [f"+experiment={experiment}"])
+    params = cfg.hydra.sweeper.params
+    assert "seed" in params and "," in str(params.seed), "seeds must be explicit sweep values"
+    assert re.search(rf"multirun/{experiment}/.*_\d{{6}}$", str(cfg.hydra.sweep.dir)), \
+        "sweep dirs need sub-second time so that two sweeps never share one"
+    jobs = cb.expand_sweep(cb.sweep_arguments(cfg), hydra_loader)
+    assert len(jobs) >= 40
+    assert cb.validate_sweep(cfg, jobs, hydra_loader, cb.validate_run) == []
+
+
+# --------------------------------------------------------------------------- expansion
+
+
+def test_expansion_matches_basic_sweeper(hydra_loader: Any) -> None:
+    """Same jobs, same order as Hydra's BasicSweeper (so job numbers agree), with the
+    command line replacing a key of hydra.sweeper.params."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    cfg = master(hydra_loader, ["+experiment=granularity", "market=default", "seed=3,4"])
+    args = cb.sweep_arguments(cfg)
+    parsed = OverridesParser.create(config_loader=hydra_loader).parse_overrides(args)
+    expected = BasicSweeper.split_arguments(parsed, None)[0]
+    jobs = cb.expand_sweep(args, hydra_loader)
+    assert jobs == expected
+    assert len(jobs) == 9 * 2
+    assert {j[0] for j in jobs} == {"market=default"}
+
+
+def test_fast_composition_equals_hydra(hydra_loader: Any) -> None:
+    """The cached composition used for validation gives Hydra's own job configs."""
+    from omegaconf import OmegaConf
+
+    for experiment in EXPERIMENTS:
+        cfg = master(hydra_loader, [f"+experiment={experiment}"])
+        jobs = cb.expand_sweep(cb.sweep_arguments(cfg), hydra_loader)
+        composer = cb._Composer(cfg, hydra_loader)
+        assert composer.fast
+        for job in (jobs[0], jobs[len(jobs) // 2], jobs[-1]):
+            fast = OmegaConf.to_container(composer(job), resolve=True)
+            full = hydra_loader.load_sweep_config(cfg, list(job))
+            full = {k: v for k, v in OmegaConf.to_container(full, resolve=False).items()
+                    if k != "hydra"}
+            assert fast == OmegaConf.to_container(OmegaConf.create(full), resolve=True), job
+
+
+def test_validation_names_unknown_option_and_key(hydra_loader: Any) -> None:
+    cfg = master(hydra_loader, [*TINY, "strategy=mass,one_to_oen", "market.n_consumerz=1,2"])
+    jobs = cb.expand_sweep(cb.sweep_arguments(cfg), hydra_loader)
+    problems = cb.validate_sweep(cfg, jobs, hydra_loader, cb.validate_run)
+    text = "\n".join(problems)
+    assert "one_to_oen" in text and "market.n_consumerz" in text
+    assert "Did you mean 'market.n_consumers'" in text
+    # one line per problem, not one per job
+    assert len(problems) == 2, problems
+
+
+# --------------------------------------------------------------------------- launchers
+
+
+def test_basic_and_joblib_launchers_give_identical_tables(clean_sweep: pd.DataFrame,
+                                                          tmp_path: Path) -> None:
+    assert len(clean_sweep) == N_JOBS
+    assert (clean_sweep["status"] == STATUS_OK).all()
+    run_sweep(tmp_path / "joblib", *SWEEP, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2")
+    same, msg = tables_equal(clean_sweep, collect(tmp_path / "joblib"))
+    assert same, msg
+    # the metrics really vary across jobs (the comparison is not vacuous)
+    assert clean_sweep["incremental_profit.true"].nunique() == N_JOBS
+
+
+def test_submitit_local_runs_two_jobs(clean_sweep: pd.DataFrame, tmp_path: Path) -> None:
+    sweep_dir = tmp_path / "submitit"
+    run_sweep(sweep_dir, *TINY, "strategy.k=1,4", "seed=0", "hydra/launcher=submitit_local",
+              "hydra.launcher.timeout_min=5")
+    table = collect(sweep_dir)
+    assert len(table) == 2 and (table["status"] == STATUS_OK).all()
+    # same job (config + seed) -> same job id and the same metrics as the basic launcher
+    ref = comparable(clean_sweep).drop(columns="job_dir").set_index("job_id")
+    got = comparable(table).drop(columns="job_dir").set_index("job_id")
+    pd.testing.assert_frame_equal(got, ref.loc[got.index], check_exact=True)
+
+
+@pytest.mark.slow
+def test_ray_launcher_matches_basic(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    # Skipped unless `pip install hydra-ray-launcher` (or the pyproject extra "ray"): Ray
+    # is a large optional install, not part of the default environment; slow because
+    # starting a local Ray instance takes seconds to tens of seconds.
+    pytest.importorskip("hydra_plugins.hydra_ray_launcher")
+    clean_sweep = request.getfixturevalue("clean_sweep")
+    run_sweep(tmp_path / "ray", *SWEEP, "hydra/launcher=ray",
+              "+hydra.launcher.ray.init.num_cpus=2", timeout=600)
+    same, msg = tables_equal(clean_sweep, collect(tmp_path / "ray"))
+    assert same, msg
+
+
+# --------------------------------------------------------------------------- kill / resume
+
+
+def test_killed_sweep_resumes_to_the_clean_table(clean_sweep: pd.DataFrame,
+                                                 tmp_path: Path) -> None:
+    """SIGKILL the whole sweep (launcher and workers) once results appear; re-running the
+    same command into the same folder completes it: same table as a clean run, row for
+    row, finished jobs not redone."""
+    sweep_dir = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "experiments.run", "-m", *SWEEP, "hydra/launcher=joblib",
+           "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={sweep_dir}"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and proc.poll() is None:
+            if len(list(sweep_dir.glob("*/result.parquet"))) >= 2:
+                break
+            time.sleep(0.05)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)  # the sweep's own process group
+        proc.wait(timeout=30)
+    before = {p.parent.name: p.stat().st_mtime_ns for p in sweep_dir.glob("*/result.parquet")}
+    assert 0 < len(before) < N_JOBS, "the kill should leave the sweep part-way"
+
+    run_sweep(sweep_dir, *SWEEP, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2")
+    table = collect(sweep_dir)
+    assert table["job_dir"].is_unique and len(table) == N_JOBS
+    same, msg = tables_equal(clean_sweep, table)
+    assert same, msg
+    after = {p.parent.name: p.stat().st_mtime_ns for p in sweep_dir.glob("*/result.parquet")}
+    assert all(after[d] == t for d, t in before.items()), "finished jobs must be skipped"
+    assert not list(sweep_dir.rglob("*.tmp")), "no temp files left behind"
+
+
+# --------------------------------------------------------------------------- fail fast
+
+
+@pytest.mark.parametrize(("override", "key"), [
+    ("market.n_consumerz=1,2", "market.n_consumerz"),
+    ("market.tribes.variance_share=0.5,1.5", "market.tribes.variance_share"),
+])
+def test_bad_sweep_fails_before_any_job(override: str, key: str, tmp_path: Path) -> None:
+    sweep_dir = tmp_path / "bad"
+    done = run_sweep(sweep_dir, *TINY, "seed=0,1", override, check=False, timeout=120)
+    assert done.returncode != 0
+    assert key in done.stderr
+    assert "no job was started" in done.stderr
+    assert not sweep_dir.exists(), "nothing may be written"
+
+
+# --------------------------------------------------------------------------- failing job
+
+
+def test_failing_job_leaves_a_failure_row(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No valid config fails at run time, so the failure is injected: experiments.run's
+    run_experiment raises for seed 1.  The sweep (basic launcher, in this process) goes
+    on, and the job leaves a ``failed`` row with the error; the others are ``ok``."""
+    import experiments.run as run_mod
+
+    real = run_mod.run_experiment
+
+    def flaky(cfg: Any, **kw: Any) -> dict[str, Any]:
+        if cfg.seed == 1:
+            raise RuntimeError("injected failure for seed 1")
+        return real(cfg, **kw)
+
+    monkeypatch.setattr(run_mod, "run_experiment", flaky)
+    for var in (*cb.THREAD_ENV, cb.ENV_START, cb.ENV_TOTAL):  # restored after the test
+        monkeypatch.setenv(var, os.environ.get(var, ""))
+        monkeypatch.delenv(var)
+    sweep_dir = tmp_path / "flaky"
+    monkeypatch.setattr(sys, "argv", ["experiments.run", "-m", *TINY, "strategy.k=4",
+                                      "seed=0,1,2", f"hydra.sweep.dir={sweep_dir}"])
+    GlobalHydra.instance().clear()
+    try:
+        run_mod.main()
+    finally:
+        GlobalHydra.instance().clear()
+        for limiter in cb._LIMITS:
+            limiter.restore_original_limits()
+        cb._LIMITS.clear()
+    table = collect(sweep_dir).set_index("seed")
+    assert list(table["status"]) == [STATUS_OK, STATUS_FAILED, STATUS_OK]
+    assert "injected failure for seed 1" in table.loc[1, "error"]
+    assert (sweep_dir / "1" / "error.txt").is_file()
+    assert cb.sweep_counts(sweep_dir) == {"ok": 2, "failed": 1, "fresh": 0}
+
+
+# --------------------------------------------------------------------------- progress
+
+
+def test_progress_line_counts_rows(tmp_path: Path) -> None:
+    from experiments.store import atomic_write_parquet
+
+    for i, status in enumerate([STATUS_OK, STATUS_OK, STATUS_FAILED]):
+        if status == STATUS_FAILED:  # run_job writes error.txt beside a failure row
+            (tmp_path / str(i)).mkdir()
+            (tmp_path / str(i) / "error.txt").write_text("Traceback ...")
+        atomic_write_parquet(tmp_path / str(i) / "result.parquet",
+                             pd.DataFrame([{"status": status, "seed": i}]))
+    (tmp_path / "3").mkdir()  # a job still running: no result yet
+    (tmp_path / "3" / "error.txt").write_text("stale")
+    start = time.time() - 30
+    line = cb.progress_line(tmp_path, total=6, start=start, now=start + 30)
+    assert line.startswith("[sweep] 3/6 done (2 ok, 1 failed)")
+    assert "00:30 elapsed" in line and "ETA 00:30" in line
+
+
+def test_volatile_columns_are_only_timings(clean_sweep: pd.DataFrame) -> None:
+    """Everything but timing columns is compared between launchers."""
+    assert set(VOLATILE_COLUMNS) <= set(clean_sweep.columns)
+    assert "incremental_profit.true" in comparable(clean_sweep).columns
