@@ -340,7 +340,9 @@ def make_row(
     # A run may report its own seed (metrics.json carries it); the row keeps one copy.
     if "seed" in flat_metrics:
         if int(flat_metrics["seed"]) != int(seed):
-            raise ValueError(f"metric seed {flat_metrics['seed']!r} differs from the job seed {seed}")
+            raise ValueError(
+                f"metric seed {flat_metrics['seed']!r} differs from the job seed {seed}"
+            )
         del flat_metrics["seed"]
     for key in flat_metrics:
         if key in RESERVED_COLUMNS or key.startswith(RESERVED_PREFIXES):

@@ -43,7 +43,9 @@ def estimator_configs(cfg: DictConfig) -> list[EstimatorConfig]:
         path = CONF / "estimator" / f"{name}.yaml"
         if not path.exists():
             valid = sorted(p.stem for p in (CONF / "estimator").glob("*.yaml"))
-            raise ConfigError(f"compare: unknown estimator {name!r}; valid choices: {', '.join(valid)}.")
+            raise ConfigError(
+                f"compare: unknown estimator {name!r}; valid choices: {', '.join(valid)}."
+            )
         data = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
         assert isinstance(data, dict)
         out.append(EstimatorConfig.from_dict({str(k): v for k, v in data.items()}))
@@ -55,8 +57,9 @@ def run_uplift(cfg: DictConfig, out: Path) -> dict[str, Any]:
     try:
         estimators = estimator_configs(cfg)
         if data_cfg.get("name") == "sim":
-            run_cfg = build_run_config({k: plain(cfg)[k] for k in ("seed", "market", "strategy",
-                                                                   "economics")})
+            run_cfg = build_run_config(
+                {k: plain(cfg)[k] for k in ("seed", "market", "strategy", "economics")}
+            )
             pilot_cfg = build(PilotConfig, plain(cfg.pilot), "pilot")
             test_size = float(data_cfg.get("test_size", 0.3))
         else:
@@ -67,8 +70,14 @@ def run_uplift(cfg: DictConfig, out: Path) -> dict[str, Any]:
 
     if data_cfg.get("name") != "sim":
         data = load_dataset(dataset)
-        result = evaluate_experiment(data, estimators, int(cfg.seed), dataset.test_size,
-                                     n_boot=int(cfg.n_boot), figure_dir=out)
+        result = evaluate_experiment(
+            data,
+            estimators,
+            int(cfg.seed),
+            dataset.test_size,
+            n_boot=int(cfg.n_boot),
+            figure_dir=out,
+        )
         result["dataset"] = dataset.name
         return result
 
@@ -77,21 +86,37 @@ def run_uplift(cfg: DictConfig, out: Path) -> dict[str, Any]:
 
     pop = synthesize(run_cfg.market, Streams(run_cfg.seed))
     pilot = run_pilot(run_cfg.market, run_cfg.seed, pilot_cfg, population=pop)
-    result = evaluate_pilot(pilot, estimators, run_cfg.economics, run_cfg.seed, test_size,
-                            n_boot=int(cfg.n_boot), figure_dir=str(out))
+    result = evaluate_pilot(
+        pilot,
+        estimators,
+        run_cfg.economics,
+        run_cfg.seed,
+        test_size,
+        n_boot=int(cfg.n_boot),
+        figure_dir=str(out),
+    )
     result["dataset"] = "sim"
     result["market"] = run_cfg.market.name
     curves = result.pop("profit_curves")
-    fig, axes = plt.subplots(1, len(pilot.arms), figsize=(6 * len(pilot.arms), 4.2),
-                             constrained_layout=True, squeeze=False)
+    fig, axes = plt.subplots(
+        1,
+        len(pilot.arms),
+        figsize=(6 * len(pilot.arms), 4.2),
+        constrained_layout=True,
+        squeeze=False,
+    )
     for ax, arm in zip(axes[0], pilot.arms, strict=True):
-        plot_profit(pd.DataFrame(curves[f"{estimators[0].name}|{arm}"]), ax,
-                    title=f"{arm}: {estimators[0].name} vs oracle and random")
+        plot_profit(
+            pd.DataFrame(curves[f"{estimators[0].name}|{arm}"]),
+            ax,
+            title=f"{arm}: {estimators[0].name} vs oracle and random",
+        )
     fig.savefig(out / "profit_curves.png", dpi=120)
     result["figures"] = {**result.get("figures", {}), "profit": str(out / "profit_curves.png")}
     if cfg.closed_loop:
-        result["closed_loop"] = closed_loop(run_cfg, pilot, estimators[0], pop,
-                                            campaign_seed=run_cfg.seed + 1000)
+        result["closed_loop"] = closed_loop(
+            run_cfg, pilot, estimators[0], pop, campaign_seed=run_cfg.seed + 1000
+        )
     return result
 
 
@@ -108,10 +133,12 @@ def main(cfg: DictConfig) -> None:
         print(f"ATE {arm}: {a['ate']:+.4f} [{lo:+.4f}, {hi:+.4f}]")
     if "closed_loop" in result:
         cl = result["closed_loop"]
-        print(f"closed loop: predicted {cl['predicted_profit_before_fixed_costs']:,.0f}, realised "
-              f"{cl['realised_profit_before_fixed_costs']:,.0f} (before fixed costs); "
-              f"true profit {cl['realised_profit']:,.0f} vs oracle {cl['oracle_profit']:,.0f}; "
-              f"regret {cl['regret']:,.0f}")
+        print(
+            f"closed loop: predicted {cl['predicted_profit_before_fixed_costs']:,.0f}, realised "
+            f"{cl['realised_profit_before_fixed_costs']:,.0f} (before fixed costs); "
+            f"true profit {cl['realised_profit']:,.0f} vs oracle {cl['oracle_profit']:,.0f}; "
+            f"regret {cl['regret']:,.0f}"
+        )
     print(f"metrics: {out / 'metrics.json'}")
 
 

@@ -13,7 +13,8 @@ from sim.schema import to_dict
 
 CONF = Path(__file__).resolve().parent.parent / "conf"
 HEADERS = {
-    "market": "# Default omnichannel retailer. Every knob of sim/config.py, with its default value;\n"
+    "market": "# Default omnichannel retailer. Every knob of sim/config.py, with its default "
+    "value;\n"
     "# units and equations are in the docstrings of sim/config.py and the modules they cite.\n"
     "# Other presets start from this file (defaults list) and override what differs.\n",
     "economics": "# Unit costs and margins of the default retailer (see sim/economics.py).\n",
@@ -23,8 +24,9 @@ HEADERS = {
 def main() -> None:
     for group, obj in (("market", MarketConfig()), ("economics", EconomicsConfig())):
         path = CONF / group / "default.yaml"
-        text = HEADERS[group] + yaml.safe_dump(to_dict(obj), sort_keys=False,
-                                               default_flow_style=None, width=100)
+        text = HEADERS[group] + yaml.safe_dump(
+            to_dict(obj), sort_keys=False, default_flow_style=None, width=100
+        )
         path.write_text(text)
         print(f"wrote {path}")
 

@@ -26,7 +26,8 @@ def _check_keys(where: str, mapping: dict[str, object], valid: tuple[str, ...]) 
     for key in mapping:
         if key not in valid:
             raise ConfigError(
-                f"{where}: unknown name {key!r}; valid choices: {', '.join(valid)}.{suggest(key, valid)}"
+                f"{where}: unknown name {key!r}; valid choices: {', '.join(valid)}."
+                f"{suggest(key, valid)}"
             )
     missing = [k for k in valid if k not in mapping]
     if missing:
@@ -316,7 +317,14 @@ class MarketConfig:
     history_days: float = 365.0
     categories: list[str] = field(
         default_factory=lambda: [
-            "apparel", "shoes", "beauty", "home", "electronics", "sports", "toys", "grocery",
+            "apparel",
+            "shoes",
+            "beauty",
+            "home",
+            "electronics",
+            "sports",
+            "toys",
+            "grocery",
         ]
     )
     tribes: TribeConfig = field(default_factory=TribeConfig)
@@ -335,8 +343,10 @@ class MarketConfig:
         check_range("step_days", self.step_days, 0.0, 30.0, lo_open=True)
         check_range("history_days", self.history_days, 0.0)
         if self.horizon_days < self.step_days:
-            raise ConfigError(f"horizon_days = {self.horizon_days:g} is shorter than one step "
-                              f"(step_days = {self.step_days:g}).")
+            raise ConfigError(
+                f"horizon_days = {self.horizon_days:g} is shorter than one step "
+                f"(step_days = {self.step_days:g})."
+            )
         if not self.categories:
             raise ConfigError("categories: at least one product category is needed.")
         if len(set(self.categories)) != len(self.categories):
@@ -351,4 +361,4 @@ class MarketConfig:
 
     @property
     def n_steps(self) -> int:
-        return int(round(self.horizon_days / self.step_days))
+        return round(self.horizon_days / self.step_days)

@@ -48,8 +48,14 @@ class EventFeed:
 class Observations:
     """Observed traces of N consumers; read through :meth:`features`."""
 
-    def __init__(self, n: int, n_categories: int, consent: np.ndarray, declared: np.ndarray,
-                 tribe: np.ndarray) -> None:
+    def __init__(
+        self,
+        n: int,
+        n_categories: int,
+        consent: np.ndarray,
+        declared: np.ndarray,
+        tribe: np.ndarray,
+    ) -> None:
         c = n_categories
         self.consent = consent
         self.declared_tribe = np.where(declared, tribe, -1).astype(np.int16)
@@ -74,8 +80,9 @@ class Observations:
         self.context = EventFeed()
 
     # ------------------------------------------------------------------ writers
-    def record_purchases(self, who: np.ndarray, time: np.ndarray, category: np.ndarray,
-                         value: np.ndarray) -> None:
+    def record_purchases(
+        self, who: np.ndarray, time: np.ndarray, category: np.ndarray, value: np.ndarray
+    ) -> None:
         self.n_purchases[who] += 1
         self.spend[who] += value
         first = self.first_purchase[who]
@@ -83,14 +90,16 @@ class Observations:
         self.last_purchase[who] = time
         self.purchases_by_category[who, category] += 1
 
-    def record_sessions(self, who: np.ndarray, time: np.ndarray, category: np.ndarray,
-                        hour: np.ndarray) -> None:
+    def record_sessions(
+        self, who: np.ndarray, time: np.ndarray, category: np.ndarray, hour: np.ndarray
+    ) -> None:
         self.browse_by_category[who, category] += 1
         self.last_browse[who] = time
         self.session_hour[who] = hour
 
-    def publish(self, abandoned: EventFeed, browsed: EventFeed, pinged: EventFeed,
-                context: EventFeed) -> None:
+    def publish(
+        self, abandoned: EventFeed, browsed: EventFeed, pinged: EventFeed, context: EventFeed
+    ) -> None:
         """Publish this step's event feeds, keeping only what consent lets the marketer see."""
         self.context = context
         self.abandoned = _mask(abandoned, self.consent[abandoned.consumer, IMPLICIT])
@@ -100,10 +109,14 @@ class Observations:
         self.last_ping[pinged.consumer] = pinged.time
 
     # ------------------------------------------------------------------ readers
-    def features(self, now: float, kinds: tuple[str, ...] = DATA_KINDS,
-                 categories: list[str] | None = None,
-                 reachable: np.ndarray | None = None,
-                 opted_out: np.ndarray | None = None) -> pd.DataFrame:
+    def features(
+        self,
+        now: float,
+        kinds: tuple[str, ...] = DATA_KINDS,
+        categories: list[str] | None = None,
+        reachable: np.ndarray | None = None,
+        opted_out: np.ndarray | None = None,
+    ) -> pd.DataFrame:
         """One row per consumer of what the marketer may use at time ``now``.
 
         Columns of a data kind not in ``kinds``, or of a consumer without consent for
@@ -113,18 +126,20 @@ class Observations:
         for k in kinds:
             if k not in DATA_KINDS:
                 raise ValueError(f"unknown data kind {k!r}; valid choices: {', '.join(DATA_KINDS)}")
-        n, c = self.purchases_by_category.shape
+        c = self.purchases_by_category.shape[1]
         names = categories or [f"c{j}" for j in range(c)]
         never = self.last_purchase <= NEVER
         cols: dict[str, np.ndarray] = {
             "frequency": self.n_purchases.astype(np.float32),
             "monetary": self.spend,
             "recency_days": np.where(never, np.nan, now - self.last_purchase).astype(np.float32),
-            "tenure_days": np.where(self.first_purchase <= NEVER, np.nan,
-                                    now - self.first_purchase).astype(np.float32),
+            "tenure_days": np.where(
+                self.first_purchase <= NEVER, np.nan, now - self.first_purchase
+            ).astype(np.float32),
             "contacts_received": self.contacts_received.astype(np.float32),
-            "days_since_contact": np.where(self.last_contact <= NEVER, np.nan,
-                                           now - self.last_contact).astype(np.float32),
+            "days_since_contact": np.where(
+                self.last_contact <= NEVER, np.nan, now - self.last_contact
+            ).astype(np.float32),
         }
         if reachable is not None:
             for j, ch in enumerate(CHANNELS):
@@ -145,12 +160,15 @@ class Observations:
             cols[f"bought_{name}"] = masked(self.purchases_by_category[:, j], IMPLICIT)
         cols["session_hour"] = masked(self.session_hour, IMPLICIT)
         for j, ch in enumerate(CHANNELS):
-            cols[f"open_rate_{ch}"] = masked(self.channel_opens[:, j] / np.float32(ENGAGEMENT_SENDS),
-                                             IMPLICIT)
+            cols[f"open_rate_{ch}"] = masked(
+                self.channel_opens[:, j] / np.float32(ENGAGEMENT_SENDS), IMPLICIT
+            )
         cols["days_since_browse"] = masked(
-            np.where(self.last_browse <= NEVER, np.nan, now - self.last_browse), IMPLICIT)
+            np.where(self.last_browse <= NEVER, np.nan, now - self.last_browse), IMPLICIT
+        )
         cols["days_since_abandon"] = masked(
-            np.where(self.last_abandon <= NEVER, np.nan, now - self.last_abandon), IMPLICIT)
+            np.where(self.last_abandon <= NEVER, np.nan, now - self.last_abandon), IMPLICIT
+        )
         for j, name in enumerate(names):
             cols[f"likes_{name}"] = masked(self.likes_by_category[:, j], EXPLICIT)
         tribe = self.declared_tribe
@@ -161,12 +179,14 @@ class Observations:
         cols["declared_tribe"] = tribe
         cols["store_visits"] = masked(self.store_visits, AMBIENT)
         cols["days_since_ping"] = masked(
-            np.where(self.last_ping <= NEVER, np.nan, now - self.last_ping), AMBIENT)
+            np.where(self.last_ping <= NEVER, np.nan, now - self.last_ping), AMBIENT
+        )
         return pd.DataFrame(cols)
 
 
-def seed_engagement(obs: Observations, channel_pref: np.ndarray, reachable: np.ndarray,
-                    rng: np.random.Generator) -> None:
+def seed_engagement(
+    obs: Observations, channel_pref: np.ndarray, reachable: np.ndarray, rng: np.random.Generator
+) -> None:
     """Opens of the last ENGAGEMENT_SENDS service messages on each reachable channel:
     Binomial(ENGAGEMENT_SENDS, channel preference).  Implicit data: it reveals, noisily,
     which channels a consumer answers on ("reply by SMS, not Twitter")."""

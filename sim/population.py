@@ -101,7 +101,9 @@ def synthesize(cfg: MarketConfig, streams: Streams) -> Population:
 
     p = cfg.purchase
     base_rate = rng(5).gamma(p.rate_shape, p.base_rate / p.rate_shape, n).astype(f32)
-    basket = (p.basket_mean * rng(6).lognormal(-0.5 * p.basket_sigma**2, p.basket_sigma, n)).astype(f32)
+    basket = (p.basket_mean * rng(6).lognormal(-0.5 * p.basket_sigma**2, p.basket_sigma, n)).astype(
+        f32
+    )
     disc = rng(7).gamma(1.0, p.discount_sensitivity, n).astype(f32)
 
     cr = cfg.creepiness

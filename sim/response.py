@@ -93,9 +93,15 @@ def demand_factor(cfg: MarketConfig, share: np.ndarray, awareness: np.ndarray) -
     return d
 
 
-def organic_hazard(cfg: MarketConfig, pop: Population, st: MarketState, idx: np.ndarray | slice,
-                   now: float | np.ndarray, demand: np.ndarray | None = None,
-                   attitude_factor: np.ndarray | None = None) -> np.ndarray:
+def organic_hazard(
+    cfg: MarketConfig,
+    pop: Population,
+    st: MarketState,
+    idx: np.ndarray | slice,
+    now: float | np.ndarray,
+    demand: np.ndarray | None = None,
+    attitude_factor: np.ndarray | None = None,
+) -> np.ndarray:
     """Organic purchase hazard (per day) without any campaign effect, at time ``now``.
 
     ``h0 = r_i · M_stage · D_i · e^{κ A_i} + cart_i · r_cart + r_ret · e^{-(now - t_abandon)/m}``
@@ -125,8 +131,13 @@ def organic_hazard(cfg: MarketConfig, pop: Population, st: MarketState, idx: np.
     return h.astype(np.float32, copy=False)
 
 
-def timing_fit(cfg: MarketConfig, chan: ChannelArrays, channel: np.ndarray, active_hour: np.ndarray,
-               now: float | np.ndarray) -> np.ndarray:
+def timing_fit(
+    cfg: MarketConfig,
+    chan: ChannelArrays,
+    channel: np.ndarray,
+    active_hour: np.ndarray,
+    now: float | np.ndarray,
+) -> np.ndarray:
     hour = (np.asarray(now) % 1.0) * 24.0
     d = np.abs(active_hour - hour.astype(np.float32))
     d = np.minimum(d, 24.0 - d)
@@ -135,9 +146,19 @@ def timing_fit(cfg: MarketConfig, chan: ChannelArrays, channel: np.ndarray, acti
     return (1.0 - w + w * np.exp(-0.5 * (d / sd) ** 2)).astype(np.float32)
 
 
-def persuasion(cfg: MarketConfig, pop: Population, st: MarketState, chan: ChannelArrays,
-               idx: np.ndarray, channel: np.ndarray, category: np.ndarray, discount: np.ndarray,
-               depth: np.ndarray, fatigue: np.ndarray, now: float | np.ndarray) -> np.ndarray:
+def persuasion(
+    cfg: MarketConfig,
+    pop: Population,
+    st: MarketState,
+    chan: ChannelArrays,
+    idx: np.ndarray,
+    channel: np.ndarray,
+    category: np.ndarray,
+    discount: np.ndarray,
+    depth: np.ndarray,
+    fatigue: np.ndarray,
+    now: float | np.ndarray,
+) -> np.ndarray:
     """Persuasion hazard ``a_i`` a contact adds if it causes no backlash (see module doc)."""
     r = cfg.response
     c = pop.n_categories
@@ -150,8 +171,9 @@ def persuasion(cfg: MarketConfig, pop: Population, st: MarketState, chan: Channe
     if np.all(specific):
         aw_term = aw_specific
     else:
-        aw_term = np.where(specific, aw_specific,
-                           demand_factor(cfg, pop.share[idx], st.awareness[idx]))
+        aw_term = np.where(
+            specific, aw_specific, demand_factor(cfg, pop.share[idx], st.awareness[idx])
+        )
     lc_resp = np.asarray(cfg.lifecycle.response_multiplier, np.float32)
     a = chan.lift[channel] * relevance
     a *= 2.0 * pop.channel_pref[idx, channel]
@@ -165,33 +187,51 @@ def persuasion(cfg: MarketConfig, pop: Population, st: MarketState, chan: Channe
     return a.astype(np.float32)
 
 
-def intrusiveness(cfg: MarketConfig, chan: ChannelArrays, channel: np.ndarray, depth: np.ndarray,
-                  kinds: np.ndarray, fatigue: np.ndarray) -> np.ndarray:
+def intrusiveness(
+    cfg: MarketConfig,
+    chan: ChannelArrays,
+    channel: np.ndarray,
+    depth: np.ndarray,
+    kinds: np.ndarray,
+    fatigue: np.ndarray,
+) -> np.ndarray:
     """``I = ι_k (I_0 + p·σ_kinds)(1 + f F)``."""
     cr = cfg.creepiness
     base = np.float32(cr.generic_intrusiveness) + depth * kinds_sensitivity(cfg, kinds)
-    return (chan.intimacy[channel] * base * (1.0 + np.float32(cr.frequency_weight) * fatigue)).astype(
-        np.float32
-    )
+    return (
+        chan.intimacy[channel] * base * (1.0 + np.float32(cr.frequency_weight) * fatigue)
+    ).astype(np.float32)
 
 
-def backlash_probability(cfg: MarketConfig, intrusive: np.ndarray, threshold: np.ndarray) -> np.ndarray:
+def backlash_probability(
+    cfg: MarketConfig, intrusive: np.ndarray, threshold: np.ndarray
+) -> np.ndarray:
     """``expit((log I - log θ)/s)``: decreasing in the threshold θ, increasing in I."""
     with np.errstate(divide="ignore"):
         z = (np.log(intrusive) - np.log(threshold)) / np.float32(cfg.creepiness.softness)
     return expit(z).astype(np.float32)
 
 
-def expected_uplift(cfg: MarketConfig, pop: Population, st: MarketState, chan: ChannelArrays,
-                    idx: np.ndarray, channel: np.ndarray, category: np.ndarray, discount: np.ndarray,
-                    depth: np.ndarray, kinds: np.ndarray,
-                    now: float | np.ndarray) -> dict[str, np.ndarray]:
+def expected_uplift(
+    cfg: MarketConfig,
+    pop: Population,
+    st: MarketState,
+    chan: ChannelArrays,
+    idx: np.ndarray,
+    channel: np.ndarray,
+    category: np.ndarray,
+    discount: np.ndarray,
+    depth: np.ndarray,
+    kinds: np.ndarray,
+    now: float | np.ndarray,
+) -> dict[str, np.ndarray]:
     """Closed-form expected effect of a contact on conversion within the window.
 
     With constant hazards over the window W, P(buy | no contact) = 1 - e^{-h0 W};
     P(buy | contact) = (1-b)(1 - e^{-(h1+a)W}) + b(1 - e^{-h1(1-π)W}) with backlash
     probability b, penalty π, and h1 the organic hazard after the contact's awareness
-    gain.  Effects beyond the window (lasting awareness, word of mouth) are left out.  Returns ``uplift`` (conversion probability),
+    gain.  Effects beyond the window (lasting awareness, word of mouth) are left out.
+    Returns ``uplift`` (conversion probability),
     ``p_treated``, ``p_control``, ``backlash`` and ``persuasion``.
     """
     w = cfg.response.window_days
@@ -210,8 +250,9 @@ def expected_uplift(cfg: MarketConfig, pop: Population, st: MarketState, chan: C
     cat = np.where(specific, category, 0)
     aw_c = st.awareness[idx, cat]
     floor = np.float32(cfg.response.awareness_floor)
-    d1 = d0 + np.where(specific, (1 - floor) * pop.share[idx, cat] * gain * (1 - aw_c),
-                       gain * (1 - d0))
+    d1 = d0 + np.where(
+        specific, (1 - floor) * pop.share[idx, cat] * gain * (1 - aw_c), gain * (1 - d0)
+    )
     h1 = organic_hazard(cfg, pop, st, idx, now, demand=d1.astype(np.float32))
     pen = cfg.creepiness.purchase_penalty
     p1 = (1.0 - b) * (1.0 - np.exp(-(h1 + a) * w)) + b * (1.0 - np.exp(-h1 * (1.0 - pen) * w))

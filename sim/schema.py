@@ -60,7 +60,9 @@ def check_range(
         right = ")" if hi_open else "]"
         lo_s = "-inf" if lo is None else f"{lo:g}"
         hi_s = "inf" if hi is None else f"{hi:g}"
-        raise ConfigError(f"{where} = {value!r} is out of range; it must lie in {left}{lo_s}, {hi_s}{right}.")
+        raise ConfigError(
+            f"{where} = {value!r} is out of range; it must lie in {left}{lo_s}, {hi_s}{right}."
+        )
 
 
 def _coerce(where: str, tp: Any, value: Any) -> Any:
@@ -92,7 +94,9 @@ def _coerce(where: str, tp: Any, value: Any) -> Any:
         if not isinstance(value, Mapping):
             raise ConfigError(f"{where}: expected a mapping, got {type(value).__name__} {value!r}.")
         kt, vt = args if args else (Any, Any)
-        return {_coerce(f"{where}", kt, k): _coerce(f"{where}.{k}", vt, v) for k, v in value.items()}
+        return {
+            _coerce(f"{where}", kt, k): _coerce(f"{where}.{k}", vt, v) for k, v in value.items()
+        }
     if origin in (list, tuple, Sequence) or tp in (list, tuple):
         if isinstance(value, str | bytes) or not isinstance(value, Sequence):
             raise ConfigError(f"{where}: expected a list, got {type(value).__name__} {value!r}.")
@@ -107,7 +111,9 @@ def _coerce(where: str, tp: Any, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int):
             if isinstance(value, float) and value.is_integer():
                 return int(value)
-            raise ConfigError(f"{where}: expected an integer, got {type(value).__name__} {value!r}.")
+            raise ConfigError(
+                f"{where}: expected an integer, got {type(value).__name__} {value!r}."
+            )
         return value
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, int | float):

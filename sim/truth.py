@@ -50,9 +50,12 @@ class Outcomes:
     converted: np.ndarray
 
     def __sub__(self, other: Outcomes) -> Outcomes:
-        return Outcomes(self.conversions - other.conversions, self.revenue - other.revenue,
-                        self.discount_cost - other.discount_cost,
-                        self.converted.astype(np.int8) - other.converted.astype(np.int8))
+        return Outcomes(
+            self.conversions - other.conversions,
+            self.revenue - other.revenue,
+            self.discount_cost - other.discount_cost,
+            self.converted.astype(np.int8) - other.converted.astype(np.int8),
+        )
 
 
 def outcomes(ledger: Ledger, n: int, t0: float = 0.0, t1: float = np.inf) -> Outcomes:
@@ -64,12 +67,21 @@ def outcomes(ledger: Ledger, n: int, t0: float = 0.0, t1: float = np.inf) -> Out
     value = p.column("value")[sel].astype(np.float64)
     disc = p.column("discount")[sel].astype(np.float64)
     conv = np.bincount(who, minlength=n).astype(np.float64)
-    return Outcomes(conv, np.bincount(who, value, minlength=n),
-                    np.bincount(who, value * disc, minlength=n), conv > 0)
+    return Outcomes(
+        conv,
+        np.bincount(who, value, minlength=n),
+        np.bincount(who, value * disc, minlength=n),
+        conv > 0,
+    )
 
 
-def run_world(cfg: MarketConfig, seed: int, strategy: Strategy | None, population: Population,
-              wom_override: list | None = None) -> Market:
+def run_world(
+    cfg: MarketConfig,
+    seed: int,
+    strategy: Strategy | None,
+    population: Population,
+    wom_override: list | None = None,
+) -> Market:
     market = Market(cfg, seed, population=population, wom_override=wom_override)
     if strategy is not None:
         strategy.start(market)
@@ -84,7 +96,9 @@ class GroundTruth:
     window: tuple[float, float]
 
     def outcome(self, world: str) -> Outcomes:
-        m = {"observed": self.observed, "baseline": self.baseline, "direct": self.direct_world}[world]
+        m = {"observed": self.observed, "baseline": self.baseline, "direct": self.direct_world}[
+            world
+        ]
         return outcomes(m.ledger, m.pop.n, *self.window)
 
     @property
@@ -100,13 +114,18 @@ class GroundTruth:
         return self.outcome("observed") - self.outcome("direct")
 
 
-def twin_worlds(cfg: MarketConfig, seed: int, make_strategy: Callable[[], Strategy],
-                window: tuple[float, float] | None = None,
-                population: Population | None = None) -> GroundTruth:
+def twin_worlds(
+    cfg: MarketConfig,
+    seed: int,
+    make_strategy: Callable[[], Strategy],
+    window: tuple[float, float] | None = None,
+    population: Population | None = None,
+) -> GroundTruth:
     """Run the observed, baseline and direct worlds of one campaign (see module doc)."""
     pop = population if population is not None else synthesize(cfg, Streams(seed))
     observed = run_world(cfg, seed, make_strategy(), pop)
     baseline = run_world(cfg, seed, None, pop)
-    direct = run_world(cfg, seed, Replay(observed.ledger.contacts.frame()), pop,
-                       wom_override=baseline.wom_log)
+    direct = run_world(
+        cfg, seed, Replay(observed.ledger.contacts.frame()), pop, wom_override=baseline.wom_log
+    )
     return GroundTruth(observed, baseline, direct, window or (0.0, cfg.horizon_days))

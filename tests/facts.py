@@ -17,7 +17,9 @@ CONF = str(Path(__file__).resolve().parent.parent / "conf")
 
 def compose_run(preset: str, strategy: str, seed: int, **overrides: Any) -> dict[str, Any]:
     ov = [f"market={preset}", f"strategy={strategy}", f"seed={seed}"]
-    ov += [f"{k}={json.dumps(v) if isinstance(v, list | bool) else v}" for k, v in overrides.items()]
+    ov += [
+        f"{k}={json.dumps(v) if isinstance(v, list | bool) else v}" for k, v in overrides.items()
+    ]
     with initialize_config_dir(config_dir=CONF, version_base="1.3"):
         return plain(compose("config", overrides=ov))
 

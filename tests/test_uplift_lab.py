@@ -16,8 +16,9 @@ from tests.facts import CONF, compose_run, run
 
 @pytest.fixture(scope="module")
 def pilot():
-    cfg = build_run_config(compose_run("specialty_retail", "one_to_one", 5,
-                                       **{"market.n_consumers": 20000}))
+    cfg = build_run_config(
+        compose_run("specialty_retail", "one_to_one", 5, **{"market.n_consumers": 20000})
+    )
     return run_pilot(cfg.market, 5, PilotConfig())
 
 
@@ -62,7 +63,9 @@ def test_causalml_scorer_beats_propensity_and_never_the_oracle(seed: int) -> Non
     pilot wave) earns more true incremental profit than the propensity scorer, and the
     oracle scorer is never beaten."""
     learned = run("specialty_retail", "one_to_one_causalml", seed)["incremental_profit"]["true"]
-    propensity = run("specialty_retail", "one_to_one_propensity", seed)["incremental_profit"]["true"]
+    propensity = run("specialty_retail", "one_to_one_propensity", seed)["incremental_profit"][
+        "true"
+    ]
     oracle = run("specialty_retail", "one_to_one", seed)["incremental_profit"]["true"]
     assert learned > propensity
     assert oracle >= learned
@@ -95,8 +98,16 @@ def test_uplift_entry_point_on_simulated_pilot(tmp_path: Path) -> None:
     from experiments.uplift import run_uplift
 
     with initialize_config_dir(config_dir=CONF, version_base="1.3"):
-        cfg = compose("uplift", overrides=["dataset=sim", "n_boot=0", "market.n_consumers=6000",
-                                           "estimator=t_lightgbm", "strategy.end_day=30"])
+        cfg = compose(
+            "uplift",
+            overrides=[
+                "dataset=sim",
+                "n_boot=0",
+                "market.n_consumers=6000",
+                "estimator=t_lightgbm",
+                "strategy.end_day=30",
+            ],
+        )
     result = run_uplift(cfg, tmp_path)
     for arm, entry in result["estimators"]["t_lightgbm"]["arms"].items():
         assert {"qini_true", "pehe", "profit_at_best_depth"} <= set(entry), arm
@@ -119,16 +130,25 @@ def test_x_learner_recovers_true_uplift_ranking() -> None:
     from sim.uplift.estimators import make_estimator
     from sim.uplift.evaluation import pehe, true_qini
 
-    cfg = build_run_config(compose_run("specialty_retail", "one_to_one", 0,
-                                       **{"market.n_consumers": 100000}))
+    cfg = build_run_config(
+        compose_run("specialty_retail", "one_to_one", 0, **{"market.n_consumers": 100000})
+    )
     p = run_pilot(cfg.market, 0, PilotConfig(sample_share=1.0))
     t = p.table
     rng = np.random.default_rng(0)
     train = rng.random(len(t)) < 0.7
-    est = make_estimator(EstimatorConfig(name="x", n_estimators=200, max_depth=2,
-                                         learning_rate=0.03, min_samples_leaf=500), 0)
-    est.fit(p.X[train], t.arm.to_numpy().astype(str)[train], t.y.to_numpy()[train],
-            propensity=p.propensity)
+    est = make_estimator(
+        EstimatorConfig(
+            name="x", n_estimators=200, max_depth=2, learning_rate=0.03, min_samples_leaf=500
+        ),
+        0,
+    )
+    est.fit(
+        p.X[train],
+        t.arm.to_numpy().astype(str)[train],
+        t.y.to_numpy()[train],
+        propensity=p.propensity,
+    )
     pred = est.predict(p.X[~train])
     for j, arm in enumerate(est.arms_):
         tau = t[f"tau_expected_{arm}"].to_numpy()[~train]

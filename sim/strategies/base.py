@@ -107,8 +107,9 @@ class NoCampaign:
 
     data_kinds: tuple[str, ...] = ()
 
-    def __init__(self, cfg: NoneConfig | None = None, seed: int = 0,
-                 econ: EconomicsConfig | None = None) -> None:
+    def __init__(
+        self, cfg: NoneConfig | None = None, seed: int = 0, econ: EconomicsConfig | None = None
+    ) -> None:
         self.cfg = cfg or NoneConfig()
 
     def start(self, market: Market) -> None:
@@ -140,8 +141,9 @@ class Campaign:
 
     data_kinds: tuple[str, ...] = ()
 
-    def __init__(self, controls: CommonControls, seed: int, econ: EconomicsConfig,
-                 key: int = 0) -> None:
+    def __init__(
+        self, controls: CommonControls, seed: int, econ: EconomicsConfig, key: int = 0
+    ) -> None:
         self.controls = controls
         self.seed = seed
         self.econ = econ
@@ -159,12 +161,15 @@ class Campaign:
     def in_window(self, market: Market) -> bool:
         return self.controls.start_day <= market.now < self.controls.end_day
 
-    def addressable(self, market: Market, consumers: np.ndarray, channel: np.ndarray | int) -> np.ndarray:
+    def addressable(
+        self, market: Market, consumers: np.ndarray, channel: np.ndarray | int
+    ) -> np.ndarray:
         ch = np.broadcast_to(np.asarray(channel), consumers.shape)
         return market.pop.reachable[consumers, ch] & ~market.state.opted_out[consumers, ch]
 
-    def send(self, market: Market, consumers: np.ndarray, *, channel: int | np.ndarray,
-             **kw: Any) -> ContactResult | None:
+    def send(
+        self, market: Market, consumers: np.ndarray, *, channel: int | np.ndarray, **kw: Any
+    ) -> ContactResult | None:
         """Send a batch through the common controls; returns None if nothing is left."""
         n_all = market.pop.n
         pool = self.pool
@@ -181,7 +186,9 @@ class Campaign:
                 if isinstance(v, np.ndarray) and v.shape == (m,):
                     kw[k] = v[keep]
 
-        keep = self.addressable(market, consumers, channel) & (pool.sent[consumers] < self.controls.frequency_cap)
+        keep = self.addressable(market, consumers, channel) & (
+            pool.sent[consumers] < self.controls.frequency_cap
+        )
         take(keep)
         m = consumers.shape[0]
         if m == 0 or not self.in_window(market):
@@ -190,7 +197,9 @@ class Campaign:
         if self.controls.budget is not None:
             ch = np.broadcast_to(np.asarray(kw["channel"]), (m,))
             depth = np.broadcast_to(np.asarray(kw.get("depth", 0.0), np.float64), (m,))
-            cost = self.econ.contact_costs()[ch] + self.econ.personalisation_cost_per_contact * depth
+            cost = (
+                self.econ.contact_costs()[ch] + self.econ.personalisation_cost_per_contact * depth
+            )
             cost = np.where(hold, 0.0, cost)
             fits = np.cumsum(cost) <= self.controls.budget - pool.spent + 1e-9
             take(fits)

@@ -41,7 +41,9 @@ class ContextualConfig(StrategyConfig, CommonControls):
 class Contextual(EventDriven):
     data_kinds = ()
 
-    def __init__(self, cfg: ContextualConfig, seed: int, econ: EconomicsConfig, key: int = 1) -> None:
+    def __init__(
+        self, cfg: ContextualConfig, seed: int, econ: EconomicsConfig, key: int = 1
+    ) -> None:
         super().__init__(cfg, seed, econ, key=key)
         self.cfg = cfg
 
@@ -49,11 +51,23 @@ class Contextual(EventDriven):
         market.env.process(self._watch(market))
 
     def _watch(self, market: Market) -> Generator[simpy.Event, Any, None]:
-        msg = {"channel": channel_code(self.cfg.channel), "discount": self.cfg.discount,
-               "depth": self.cfg.depth, "data_kinds": 0, "use_event_category": True}
+        msg = {
+            "channel": channel_code(self.cfg.channel),
+            "discount": self.cfg.discount,
+            "depth": self.cfg.depth,
+            "data_kinds": 0,
+            "use_event_category": True,
+        }
         while True:
             yield market.day_closed
             if self.in_window(market):
                 # The message is shown during the session itself (no delay, no suppression).
-                self.schedule(market, market.obs.context, 0.0, 0, self.cfg.cooldown_days, msg,
-                              suppress_if_bought=False)
+                self.schedule(
+                    market,
+                    market.obs.context,
+                    0.0,
+                    0,
+                    self.cfg.cooldown_days,
+                    msg,
+                    suppress_if_bought=False,
+                )

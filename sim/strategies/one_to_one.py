@@ -72,8 +72,13 @@ class OneToOne(Campaign):
 
     def grid(self, market: Market) -> OfferGrid:
         cfg = self.cfg
-        return OfferGrid(np.array([channel_code(c) for c in cfg.channels]), market.pop.n_categories,
-                         np.asarray(cfg.discounts, float), cfg.depth, kinds_mask(self.data_kinds))
+        return OfferGrid(
+            np.array([channel_code(c) for c in cfg.channels]),
+            market.pop.n_categories,
+            np.asarray(cfg.discounts, float),
+            cfg.depth,
+            kinds_mask(self.data_kinds),
+        )
 
     def select(self, plan: Plan, n: int) -> np.ndarray:
         """Indices into the plan to contact, best value first.
@@ -88,12 +93,13 @@ class OneToOne(Campaign):
             order = order[plan.value[order] > 0]
         order = order[: int(np.floor(self.cfg.max_share * n))]
         if plan.profit_based and order.size:
-            depth = (np.full(order.size, self.cfg.depth) if plan.depth is None
-                     else plan.depth[order])
-            key = (plan.channel[order].astype(np.int64) * 1_000_000
-                   + (plan.category[order].astype(np.int64) + 1) * 1_000
-                   + np.round(plan.discount[order] * 100).astype(np.int64) * 2
-                   + (depth > 0))
+            depth = np.full(order.size, self.cfg.depth) if plan.depth is None else plan.depth[order]
+            key = (
+                plan.channel[order].astype(np.int64) * 1_000_000
+                + (plan.category[order].astype(np.int64) + 1) * 1_000
+                + np.round(plan.discount[order] * 100).astype(np.int64) * 2
+                + (depth > 0)
+            )
             variants, inverse = np.unique(key, return_inverse=True)
             value = np.bincount(inverse, plan.value[order])
             paid = np.isin(variants, np.fromiter(self.paid_variants, np.int64))
@@ -124,10 +130,18 @@ class OneToOne(Campaign):
                 market.env.process(self._send_at(market, float(t), plan, sel))
             day += cfg.every_days
 
-    def _send_at(self, market: Market, t: float, plan: Plan, sel: np.ndarray) -> Generator[simpy.Event, Any, None]:
+    def _send_at(
+        self, market: Market, t: float, plan: Plan, sel: np.ndarray
+    ) -> Generator[simpy.Event, Any, None]:
         if t > market.now:
             yield market.env.timeout(t - market.now)
         depth = self.cfg.depth if plan.depth is None else plan.depth[sel]
-        self.send(market, plan.consumer[sel], channel=plan.channel[sel].astype(np.int8),
-                  category=plan.category[sel].astype(np.int16), discount=plan.discount[sel],
-                  depth=depth, data_kinds=kinds_mask(self.data_kinds))
+        self.send(
+            market,
+            plan.consumer[sel],
+            channel=plan.channel[sel].astype(np.int8),
+            category=plan.category[sel].astype(np.int16),
+            discount=plan.discount[sel],
+            depth=depth,
+            data_kinds=kinds_mask(self.data_kinds),
+        )

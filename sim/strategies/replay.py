@@ -33,14 +33,31 @@ class Replay:
         bounds = np.flatnonzero(np.diff(batch)) + 1
         starts = np.concatenate([[0], bounds])
         ends = np.concatenate([bounds, [len(c)]])
-        cols = {k: c[k].to_numpy() for k in
-                ("time", "consumer", "channel", "category", "discount", "depth", "data_kinds", "arm",
-                 "status")}
+        cols = {
+            k: c[k].to_numpy()
+            for k in (
+                "time",
+                "consumer",
+                "channel",
+                "category",
+                "discount",
+                "depth",
+                "data_kinds",
+                "arm",
+                "status",
+            )
+        }
         for a, b in zip(starts, ends, strict=True):
             t = float(cols["time"][a])
             if t > market.now:
                 yield market.env.timeout(t - market.now)
-            market.contact(cols["consumer"][a:b], channel=cols["channel"][a:b],
-                           category=cols["category"][a:b], discount=cols["discount"][a:b],
-                           depth=cols["depth"][a:b], data_kinds=cols["data_kinds"][a:b],
-                           arm=cols["arm"][a:b], holdout=cols["status"][a:b] == 1)
+            market.contact(
+                cols["consumer"][a:b],
+                channel=cols["channel"][a:b],
+                category=cols["category"][a:b],
+                discount=cols["discount"][a:b],
+                depth=cols["depth"][a:b],
+                data_kinds=cols["data_kinds"][a:b],
+                arm=cols["arm"][a:b],
+                holdout=cols["status"][a:b] == 1,
+            )

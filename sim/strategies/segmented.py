@@ -75,8 +75,11 @@ def assign_segments(market: Market, basis: str, k: int, seed: int) -> np.ndarray
     if basis == "rfm":
         f = market.features(kinds=())
         bins = max(1, round(k ** (1 / 3)))
-        cols = [f["recency_days"].fillna(1e4).to_numpy(), -f["frequency"].to_numpy(),
-                -f["monetary"].to_numpy()]
+        cols = [
+            f["recency_days"].fillna(1e4).to_numpy(),
+            -f["frequency"].to_numpy(),
+            -f["monetary"].to_numpy(),
+        ]
         cell = np.zeros(n, np.int64)
         for x in cols:
             ranks = np.argsort(np.argsort(x, kind="stable"), kind="stable")
@@ -93,7 +96,9 @@ def assign_segments(market: Market, basis: str, k: int, seed: int) -> np.ndarray
 
 @register("segmented", SegmentedConfig)
 class Segmented(Campaign):
-    def __init__(self, cfg: SegmentedConfig, seed: int, econ: EconomicsConfig, key: int = 1) -> None:
+    def __init__(
+        self, cfg: SegmentedConfig, seed: int, econ: EconomicsConfig, key: int = 1
+    ) -> None:
         super().__init__(cfg, seed, econ, key=key)
         self.cfg = cfg
         self.data_kinds = BASIS_KINDS[cfg.basis]
@@ -106,16 +111,26 @@ class Segmented(Campaign):
         cfg, obs, n = self.cfg, market.obs, market.pop.n
         ch = channel_code(cfg.channel)
         yield market.env.timeout(self.at_send_hour(market, cfg.start_day))
-        seg = assign_segments(market, cfg.basis, cfg.k, market.streams.child_seed(Purpose.STRATEGY, 1))
+        seg = assign_segments(
+            market, cfg.basis, cfg.k, market.streams.child_seed(Purpose.STRATEGY, 1)
+        )
         n_seg = int(seg.max()) + 1
         prof = interest(obs, self.data_kinds)
         weight = np.zeros((n_seg, prof.shape[1]))
         np.add.at(weight, seg, prof)
         seg_cat = np.where(weight.sum(axis=1) > 0, weight.argmax(axis=1), -1)
         category = seg_cat[seg].astype(np.int16)
-        kinds = sum(1 << i for i, k in enumerate(("implicit", "explicit", "ambient"))
-                    if k in self.data_kinds)
-        msg: dict[str, Any] = {"channel": ch, "discount": cfg.discount, "depth": cfg.depth, "data_kinds": kinds}
+        kinds = sum(
+            1 << i
+            for i, k in enumerate(("implicit", "explicit", "ambient"))
+            if k in self.data_kinds
+        )
+        msg: dict[str, Any] = {
+            "channel": ch,
+            "discount": cfg.discount,
+            "depth": cfg.depth,
+            "data_kinds": kinds,
+        }
 
         # Test wave.
         u = market.streams.uniform(Purpose.STRATEGY, n, 2)
@@ -137,7 +152,10 @@ class Segmented(Campaign):
         s_r = np.bincount(seg[rest], gain[rest], minlength=n_seg)
         with np.errstate(invalid="ignore", divide="ignore"):
             lift = s_t / n_t - s_r / n_r
-        unit_cost = self.econ.contact_cost[cfg.channel] + self.econ.personalisation_cost_per_contact * cfg.depth
+        unit_cost = (
+            self.econ.contact_cost[cfg.channel]
+            + self.econ.personalisation_cost_per_contact * cfg.depth
+        )
         value = self.econ.margin_rate * (1 - cfg.discount) * lift - unit_cost
         big = (n_t >= 1) & (sizes >= min(cfg.min_segment_size, max(n // n_seg, 1)))
         self.paying = np.nan_to_num(value) > 0

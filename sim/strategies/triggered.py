@@ -25,8 +25,12 @@ from sim.schema import ConfigError, check_range, choice
 from sim.strategies.base import Campaign, CommonControls, StrategyConfig, channel_code, register
 
 EVENTS = ("cart_abandoned", "browsed_no_buy", "lapsed", "near_store")
-EVENT_KINDS = {"cart_abandoned": ("implicit",), "browsed_no_buy": ("implicit",), "lapsed": (),
-               "near_store": ("ambient",)}
+EVENT_KINDS = {
+    "cart_abandoned": ("implicit",),
+    "browsed_no_buy": ("implicit",),
+    "lapsed": (),
+    "near_store": ("ambient",),
+}
 
 
 @dataclass
@@ -59,15 +63,26 @@ class TriggeredConfig(StrategyConfig, CommonControls):
     def __post_init__(self) -> None:
         self.check_common()
         if not self.rules:
-            raise ConfigError("rules: a triggered strategy needs at least one rule; valid events: "
-                              + ", ".join(EVENTS) + ".")
+            raise ConfigError(
+                "rules: a triggered strategy needs at least one rule; valid events: "
+                + ", ".join(EVENTS)
+                + "."
+            )
 
 
 class EventDriven(Campaign):
     """Schedules delayed messages for observed events, bucketed to the hour."""
 
-    def schedule(self, market: Market, feed: EventFeed, delay: float, rule_id: int,
-                 cooldown: float, message: dict[str, Any], suppress_if_bought: bool = True) -> None:
+    def schedule(
+        self,
+        market: Market,
+        feed: EventFeed,
+        delay: float,
+        rule_id: int,
+        cooldown: float,
+        message: dict[str, Any],
+        suppress_if_bought: bool = True,
+    ) -> None:
         if len(feed) == 0:
             return
         who, first = np.unique(feed.consumer, return_index=True)
@@ -79,11 +94,30 @@ class EventDriven(Campaign):
         send_at = np.maximum(np.ceil((t_event + delay) * 24.0) / 24.0, market.now)
         for t in np.unique(send_at):
             sel = send_at == t
-            market.env.process(self._fire(market, float(t), who[sel], t_event[sel], cat[sel], rule_id,
-                                          message, suppress_if_bought))
+            market.env.process(
+                self._fire(
+                    market,
+                    float(t),
+                    who[sel],
+                    t_event[sel],
+                    cat[sel],
+                    rule_id,
+                    message,
+                    suppress_if_bought,
+                )
+            )
 
-    def _fire(self, market: Market, t: float, who: np.ndarray, t_event: np.ndarray, cat: np.ndarray,
-              rule_id: int, message: dict[str, Any], suppress: bool) -> Generator[simpy.Event, Any, None]:
+    def _fire(
+        self,
+        market: Market,
+        t: float,
+        who: np.ndarray,
+        t_event: np.ndarray,
+        cat: np.ndarray,
+        rule_id: int,
+        message: dict[str, Any],
+        suppress: bool,
+    ) -> Generator[simpy.Event, Any, None]:
         if t > market.now:
             yield market.env.timeout(t - market.now)
         if suppress:
@@ -105,7 +139,9 @@ class EventDriven(Campaign):
 
 @register("triggered", TriggeredConfig)
 class Triggered(EventDriven):
-    def __init__(self, cfg: TriggeredConfig, seed: int, econ: EconomicsConfig, key: int = 1) -> None:
+    def __init__(
+        self, cfg: TriggeredConfig, seed: int, econ: EconomicsConfig, key: int = 1
+    ) -> None:
         super().__init__(cfg, seed, econ, key=key)
         self.cfg = cfg
         kinds: set[str] = set()
@@ -123,8 +159,12 @@ class Triggered(EventDriven):
             if not self.in_window(market):
                 continue
             for i, r in enumerate(self.cfg.rules):
-                msg: dict[str, Any] = {"channel": channel_code(r.channel), "discount": r.discount,
-                                       "depth": r.depth, "arm": i + 1}
+                msg: dict[str, Any] = {
+                    "channel": channel_code(r.channel),
+                    "discount": r.discount,
+                    "depth": r.depth,
+                    "arm": i + 1,
+                }
                 if r.event == "cart_abandoned":
                     feed, msg["use_event_category"] = obs.abandoned, True
                     msg["data_kinds"] = 1
@@ -137,8 +177,18 @@ class Triggered(EventDriven):
                     since = market.now - obs.last_purchase
                     dt = market.cfg.step_days
                     who = np.flatnonzero((since >= r.lapsed_days) & (since < r.lapsed_days + dt))
-                    feed = EventFeed(who.astype(np.int32), np.full(who.size, market.now),
-                                     np.full(who.size, -1, np.int16))
+                    feed = EventFeed(
+                        who.astype(np.int32),
+                        np.full(who.size, market.now),
+                        np.full(who.size, -1, np.int16),
+                    )
                     msg["category"], msg["data_kinds"] = -1, 0
-                self.schedule(market, feed, r.delay_days, i, r.cooldown_days, msg,
-                              suppress_if_bought=r.event != "lapsed")
+                self.schedule(
+                    market,
+                    feed,
+                    r.delay_days,
+                    i,
+                    r.cooldown_days,
+                    msg,
+                    suppress_if_bought=r.event != "lapsed",
+                )

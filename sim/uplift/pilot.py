@@ -67,8 +67,12 @@ class PilotConfig:
     window_days: float = 14.0
     send_hour: float = 10.0
     data_kinds: list[str] = field(default_factory=lambda: ["implicit", "explicit"])
-    arms: list[ArmConfig] = field(default_factory=lambda: [
-        ArmConfig("email", "email", 0.0, 1.0), ArmConfig("email_offer", "email", 0.15, 1.0)])
+    arms: list[ArmConfig] = field(
+        default_factory=lambda: [
+            ArmConfig("email", "email", 0.0, 1.0),
+            ArmConfig("email_offer", "email", 0.15, 1.0),
+        ]
+    )
 
     def __post_init__(self) -> None:
         check_range("day", self.day, 0.0)
@@ -100,17 +104,28 @@ class PilotData:
         return self.table[self.feature_names].to_numpy(np.float64)
 
 
-def offer_columns(market: Market, arms: list[ArmConfig], kinds: tuple[str, ...],
-                  consumers: np.ndarray) -> list[dict[str, Any]]:
+def offer_columns(
+    market: Market, arms: list[ArmConfig], kinds: tuple[str, ...], consumers: np.ndarray
+) -> list[dict[str, Any]]:
     """Per arm, the contact arguments for ``consumers`` (category resolved per consumer)."""
     prof = interest(market.obs, kinds)[consumers]
     best = np.where(prof.sum(axis=1) > 0, prof.argmax(axis=1), -1).astype(np.int16)
     out = []
     for arm in arms:
-        cat = (np.full(consumers.shape[0], market.cfg.categories.index(arm.category), np.int16)
-               if arm.category else best)
-        out.append({"channel": channel_code(arm.channel), "category": cat,
-                    "discount": arm.discount, "depth": arm.depth, "data_kinds": kinds_mask(kinds)})
+        cat = (
+            np.full(consumers.shape[0], market.cfg.categories.index(arm.category), np.int16)
+            if arm.category
+            else best
+        )
+        out.append(
+            {
+                "channel": channel_code(arm.channel),
+                "category": cat,
+                "discount": arm.discount,
+                "depth": arm.depth,
+                "data_kinds": kinds_mask(kinds),
+            }
+        )
     return out
 
 
@@ -119,16 +134,23 @@ def assign(streams: Streams, n: int, cfg: PilotConfig) -> np.ndarray:
     u_in = streams.uniform(Purpose.PILOT, n, 0)
     u_arm = streams.uniform(Purpose.PILOT, n, 1).astype(np.float64)
     k = len(cfg.arms)
-    arm = np.where(u_arm < cfg.control_share, 0,
-                   1 + np.minimum(((u_arm - cfg.control_share) / (1 - cfg.control_share) * k)
-                                  .astype(np.int64), k - 1))
+    arm = np.where(
+        u_arm < cfg.control_share,
+        0,
+        1
+        + np.minimum(
+            ((u_arm - cfg.control_share) / (1 - cfg.control_share) * k).astype(np.int64), k - 1
+        ),
+    )
     return np.where(u_in < cfg.sample_share, arm, -1)
 
 
 class _PilotProcess:
     """Sends the pilot (or, with ``force_arm``, one arm to the whole sample)."""
 
-    def __init__(self, cfg: PilotConfig, assignment: np.ndarray, force_arm: int | None = None) -> None:
+    def __init__(
+        self, cfg: PilotConfig, assignment: np.ndarray, force_arm: int | None = None
+    ) -> None:
         self.cfg, self.assignment, self.force_arm = cfg, assignment, force_arm
         self.features: pd.DataFrame | None = None
         self.expected: dict[str, np.ndarray] = {}
@@ -151,14 +173,18 @@ class _PilotProcess:
         for j, offer in enumerate(offers):
             if self.force_arm is not None and j != self.force_arm:
                 continue
-            sel = (self.assignment[sample] == j + 1) if self.force_arm is None else np.ones(
-                sample.shape[0], bool)
+            sel = (
+                (self.assignment[sample] == j + 1)
+                if self.force_arm is None
+                else np.ones(sample.shape[0], bool)
+            )
             kw = {k: (v[sel] if isinstance(v, np.ndarray) else v) for k, v in offer.items()}
             market.contact(sample[sel], arm=j + 1, **kw)
 
 
-def run_pilot(market_cfg: MarketConfig, seed: int, cfg: PilotConfig,
-              population: Population | None = None) -> PilotData:
+def run_pilot(
+    market_cfg: MarketConfig, seed: int, cfg: PilotConfig, population: Population | None = None
+) -> PilotData:
     """Run the pilot and its counterfactual worlds; return the pilot table."""
     horizon = max(market_cfg.horizon_days, cfg.day + cfg.window_days + market_cfg.step_days)
     mcfg = dataclasses.replace(market_cfg, horizon_days=horizon)
@@ -199,6 +225,8 @@ def run_pilot(market_cfg: MarketConfig, seed: int, cfg: PilotConfig,
         table[f"tau_{arm.name}"] = table[f"y_{arm.name}"] - table["y_control"]
         table[f"tau_expected_{arm.name}"] = pilot.expected[arm.name]
     k = len(cfg.arms)
-    propensity = {CONTROL: cfg.control_share,
-                  **{a.name: (1 - cfg.control_share) / k for a in cfg.arms}}
+    propensity = {
+        CONTROL: cfg.control_share,
+        **{a.name: (1 - cfg.control_share) / k for a in cfg.arms},
+    }
     return PilotData(table, feature_names, [a.name for a in cfg.arms], propensity, cfg)

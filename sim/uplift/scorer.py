@@ -48,10 +48,16 @@ class CausalMLScorer:
 
     name = "causalml"
 
-    def __init__(self, kinds: tuple[str, ...], seed: int,
-                 estimator: EstimatorConfig | None = None, pilot: PilotConfig | None = None,
-                 model: UpliftEstimator | None = None, feature_names: list[str] | None = None,
-                 p_control: float | None = None) -> None:
+    def __init__(
+        self,
+        kinds: tuple[str, ...],
+        seed: int,
+        estimator: EstimatorConfig | None = None,
+        pilot: PilotConfig | None = None,
+        model: UpliftEstimator | None = None,
+        feature_names: list[str] | None = None,
+        p_control: float | None = None,
+    ) -> None:
         self.kinds = kinds
         self.seed = seed
         self.estimator_cfg = estimator or EstimatorConfig(name="x_lightgbm")
@@ -65,10 +71,17 @@ class CausalMLScorer:
     def arms(self) -> list[ArmConfig]:
         return self.pilot_cfg.arms
 
-    def fit(self, X: np.ndarray, arm: np.ndarray, y: np.ndarray, feature_names: list[str],
-            propensity: dict[str, float]) -> CausalMLScorer:
+    def fit(
+        self,
+        X: np.ndarray,
+        arm: np.ndarray,
+        y: np.ndarray,
+        feature_names: list[str],
+        propensity: dict[str, float],
+    ) -> CausalMLScorer:
         self.model = make_estimator(self.estimator_cfg, self.seed).fit(
-            X, arm, y, propensity=propensity, control=CONTROL)
+            X, arm, y, propensity=propensity, control=CONTROL
+        )
         self.feature_names = feature_names
         self.p_control = float(y[arm == CONTROL].mean())
         return self
@@ -82,8 +95,15 @@ class CausalMLScorer:
         order = [self.model.arms_.index(a.name) for a in self.arms]
         return tau[:, order]
 
-    def plan(self, market: Market, consumers: np.ndarray, grid: OfferGrid,
-             econ: EconomicsConfig, day: float, default_hour: float) -> Plan:
+    def plan(
+        self,
+        market: Market,
+        consumers: np.ndarray,
+        grid: OfferGrid,
+        econ: EconomicsConfig,
+        day: float,
+        default_hour: float,
+    ) -> Plan:
         tau = self.uplift(market, consumers)
         basket = observed_basket(market, consumers)
         offers = offer_columns(market, self.arms, tuple(self.pilot_cfg.data_kinds), consumers)
@@ -94,9 +114,14 @@ class CausalMLScorer:
         for j, (arm, offer) in enumerate(zip(self.arms, offers, strict=True)):
             ch = offer["channel"]
             ok = market.pop.reachable[consumers, ch] & ~market.state.opted_out[consumers, ch]
-            unit = econ.contact_cost[CHANNELS[ch]] + econ.personalisation_cost_per_contact * arm.depth
-            v = (econ.margin_rate * basket * tau[:, j]
-                 - arm.discount * basket * (p0 + tau[:, j]) - unit)
+            unit = (
+                econ.contact_cost[CHANNELS[ch]] + econ.personalisation_cost_per_contact * arm.depth
+            )
+            v = (
+                econ.margin_rate * basket * tau[:, j]
+                - arm.discount * basket * (p0 + tau[:, j])
+                - unit
+            )
             v = np.where(ok, v, -np.inf)
             better = v > best
             best = np.where(better, v, best)
@@ -106,8 +131,9 @@ class CausalMLScorer:
         discount = np.array([a.discount for a in self.arms])[b_arm]
         depth = np.array([a.depth for a in self.arms])[b_arm]
         send = observed_send_time(market, consumers, day, default_hour)
-        return Plan(consumers, channel, category, discount, send, best, profit_based=True,
-                    depth=depth)
+        return Plan(
+            consumers, channel, category, discount, send, best, profit_based=True, depth=depth
+        )
 
     def run_pilot(self, campaign: OneToOne, market: Market) -> Generator[simpy.Event, Any, None]:
         """Run the pilot inside the market (outside the holdout), wait, then fit."""
@@ -130,8 +156,10 @@ class CausalMLScorer:
         y = (market.obs.n_purchases[sample] > bought_before).astype(np.float64)
         labels = np.array([CONTROL] + [a.name for a in self.arms])[assignment[sample]]
         k = len(self.arms)
-        propensity = {CONTROL: cfg.control_share,
-                      **{a.name: (1 - cfg.control_share) / k for a in self.arms}}
+        propensity = {
+            CONTROL: cfg.control_share,
+            **{a.name: (1 - cfg.control_share) / k for a in self.arms},
+        }
         self.fit(X, labels, y, names, propensity)
 
 
