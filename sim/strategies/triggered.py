@@ -73,6 +73,11 @@ class TriggeredConfig(StrategyConfig, CommonControls):
 class EventDriven(Campaign):
     """Schedules delayed messages for observed events, bucketed to the hour."""
 
+    def __init__(self, controls: CommonControls, seed: int, econ: EconomicsConfig,
+                 key: int = 0) -> None:
+        super().__init__(controls, seed, econ, key=key)
+        self._last_fired: dict[int, np.ndarray] = {}  # per rule: last send time per consumer
+
     def schedule(
         self,
         market: Market,
@@ -130,11 +135,6 @@ class EventDriven(Campaign):
         if res is not None:
             self._last_fired[rule_id][res.consumer] = market.now
 
-    @property
-    def _last_fired(self) -> dict[int, np.ndarray]:
-        if not hasattr(self, "_fired"):
-            self._fired: dict[int, np.ndarray] = {}
-        return self._fired
 
 
 @register("triggered", TriggeredConfig)
