@@ -43,6 +43,7 @@ def small(cfg: EstimatorConfig) -> EstimatorConfig:
         min_samples_leaf=30,
         n_jobs=1,
         params=cfg.params,
+        effect_params=cfg.effect_params,
     )
 
 
@@ -68,6 +69,20 @@ def test_bad_estimator_config_names_key_and_choices(kwargs: dict, fragments: lis
         EstimatorConfig(name="e", **kwargs)
     for fragment in fragments:
         assert fragment in str(info.value), str(info.value)
+
+
+def test_effect_params_only_for_learners_with_an_effect_stage() -> None:
+    with pytest.raises(ConfigError, match=r"estimator.effect_params=.*only x, r and dr"):
+        EstimatorConfig(name="e", learner="t", effect_params={"max_depth": 1})
+
+
+def test_effect_params_reach_the_effect_learner_only(pilot: tuple) -> None:
+    X, t, y, _ = pilot
+    cfg = EstimatorConfig(name="x", learner="x", base="hgb", n_estimators=10, max_depth=3,
+                          effect_params={"max_depth": 1})
+    model = make_estimator(cfg, seed=0).fit(X, t, y).model_
+    assert {m.max_depth for m in model.models_tau_c.values()} == {1}
+    assert {m.max_depth for m in model.models_mu_c.values()} == {3}
 
 
 def test_unknown_estimator_key_suggests_nearest() -> None:

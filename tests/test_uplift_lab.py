@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
 
 from sim.experiment import build_run_config
 from sim.uplift.pilot import CONTROL, PilotConfig, run_pilot
@@ -119,30 +120,30 @@ def test_uplift_entry_point_on_simulated_pilot(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_x_learner_recovers_true_uplift_ranking() -> None:
-    """specialty_retail, pilot of 100k consumers (seed 0, 70 % train), X-learner on shallow
-    LightGBM (conf/estimator/x_lightgbm_shallow.yaml): its true Qini (ranking valued with
-    the closed-form uplift) is clearly above random (> 0.05) for both arms, and its PEHE
-    beats the constant (average-effect) prediction for the offer arm and stays within 5 %
-    of it for the plain e-mail arm, whose uplift varies least.  Measured when written:
-    true Qini 0.10 / 0.12; PEHE 0.0238 vs 0.0236 and 0.0335 vs 0.0349."""
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_x_learner_recovers_true_uplift(seed: int) -> None:
+    """specialty_retail, pilot of 300k consumers (both e-mail arms and control, 70 % train),
+    X-learner on early-stopped HistGradientBoosting (conf/estimator/x_hgb_early_stop.yaml):
+    for every arm its true Qini (ranking valued with the closed-form uplift) is clearly
+    above random (> 0.05) and its PEHE below that of the constant average-effect prediction.
+    Measured when written (seeds 0, 1, 2): PEHE / constant 0.97, 0.93, 0.98 (e-mail) and
+    0.94, 0.97, 0.97 (e-mail + offer); true Qini 0.11-0.14.  At a 100k pilot the plain
+    e-mail arm, whose uplift varies least, misses that standard (ratio 0.99-1.06): see
+    the estimators study (results/estimators.csv) for PEHE against pilot size."""
     from sim.uplift.config import EstimatorConfig
     from sim.uplift.estimators import make_estimator
     from sim.uplift.evaluation import pehe, true_qini
 
     cfg = build_run_config(
-        compose_run("specialty_retail", "one_to_one", 0, **{"market.n_consumers": 100000})
+        compose_run("specialty_retail", "one_to_one", seed, **{"market.n_consumers": 300000})
     )
-    p = run_pilot(cfg.market, 0, PilotConfig(sample_share=1.0))
+    p = run_pilot(cfg.market, seed, PilotConfig(sample_share=1.0))
     t = p.table
-    rng = np.random.default_rng(0)
-    train = rng.random(len(t)) < 0.7
-    est = make_estimator(
-        EstimatorConfig(
-            name="x", n_estimators=200, max_depth=2, learning_rate=0.03, min_samples_leaf=500
-        ),
-        0,
+    train = np.random.default_rng(seed).random(len(t)) < 0.7
+    est_cfg = EstimatorConfig.from_dict(
+        {str(k): v for k, v in OmegaConf.load(Path(CONF) / "estimator" / "x_hgb_early_stop.yaml").items()}
     )
+    est = make_estimator(est_cfg, seed)
     est.fit(
         p.X[train],
         t.arm.to_numpy().astype(str)[train],
@@ -154,5 +155,4 @@ def test_x_learner_recovers_true_uplift_ranking() -> None:
         tau = t[f"tau_expected_{arm}"].to_numpy()[~train]
         constant = pehe(tau, np.full(tau.shape, tau.mean()))
         assert true_qini(tau, pred[:, j]) > 0.05, arm
-        bound = 1.0 if arm == "email_offer" else 1.05
-        assert pehe(tau, pred[:, j]) < bound * constant, arm
+        assert pehe(tau, pred[:, j]) < constant, (arm, pehe(tau, pred[:, j]), constant)

@@ -77,7 +77,9 @@ class EstimatorConfig:
     the base learner (boosting rounds / trees, depth, shrinkage, minimum leaf size);
     ``n_jobs`` is the thread count of every model (-1 = all cores); ``params`` are extra
     keyword arguments passed verbatim to the base learner (or, for the tree learners, to
-    the CausalML class) and override the mapped ones.
+    the CausalML class) and override the mapped ones; ``effect_params`` override them once
+    more for the second-stage effect learner of the X, R and DR learners only (e.g. a
+    shallower tree for the noisy imputed effects than for the outcome models).
     """
 
     name: str
@@ -89,6 +91,7 @@ class EstimatorConfig:
     min_samples_leaf: int = 100
     n_jobs: int = 1
     params: dict[str, Any] = field(default_factory=dict)
+    effect_params: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         s = "estimator"
@@ -114,6 +117,21 @@ class EstimatorConfig:
         )
         _check(s, "params", isinstance(self.params, Mapping), self.params, "a mapping")
         self.params = dict(self.params)
+        _check(
+            s,
+            "effect_params",
+            isinstance(self.effect_params, Mapping),
+            self.effect_params,
+            "a mapping",
+        )
+        _check(
+            s,
+            "effect_params",
+            not self.effect_params or self.learner in {"x", "r", "dr"},
+            self.effect_params,
+            f"empty for learner {self.learner!r} (only x, r and dr have an effect learner)",
+        )
+        self.effect_params = dict(self.effect_params)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:

@@ -88,8 +88,13 @@ def _import_causalml() -> None:
         import causalml.inference.tree  # noqa: F401
 
 
-def _base_learner(cfg: EstimatorConfig, classifier: bool, random_state: int) -> Any:
-    """The gradient-boosting base learner named by ``cfg.base``, with ``cfg`` mapped onto it."""
+def _base_learner(
+    cfg: EstimatorConfig, classifier: bool, random_state: int, effect: bool = False
+) -> Any:
+    """The gradient-boosting base learner named by ``cfg.base``, with ``cfg`` mapped onto it.
+
+    ``effect`` marks the second-stage effect learner, which also gets ``cfg.effect_params``.
+    """
     kw: dict[str, Any]
     if cfg.base == "lightgbm":
         import lightgbm
@@ -115,7 +120,9 @@ def _base_learner(cfg: EstimatorConfig, classifier: bool, random_state: int) -> 
             "max_depth": cfg.max_depth,
             "learning_rate": cfg.learning_rate,
             "min_samples_leaf": cfg.min_samples_leaf,
-            "early_stopping": False,  # no hidden random validation split
+            # Off unless asked for in ``params``; its validation split is then drawn from
+            # ``random_state`` (seeded), so early-stopped fits stay reproducible.
+            "early_stopping": False,
             "random_state": random_state,
         }
         cls = (
@@ -137,6 +144,8 @@ def _base_learner(cfg: EstimatorConfig, classifier: bool, random_state: int) -> 
         }
         cls = xgboost.XGBClassifier if classifier else xgboost.XGBRegressor
     kw.update(cfg.params)
+    if effect:
+        kw.update(cfg.effect_params)
     return cls(**kw)
 
 
@@ -144,7 +153,7 @@ def _meta_learner(cfg: EstimatorConfig, binary: bool, control: str, random_state
     from causalml.inference import meta
 
     outcome = _base_learner(cfg, binary, random_state)
-    effect = _base_learner(cfg, False, random_state)
+    effect = _base_learner(cfg, False, random_state, effect=True)
     c = {"control_name": control}
     if cfg.learner == "s":
         return (meta.BaseSClassifier if binary else meta.BaseSRegressor)(learner=outcome, **c)
