@@ -43,8 +43,13 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-               "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
+THREAD_VARS = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+)
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
 TARGET_CONSUMER_DAYS_PER_S = 5e6
@@ -111,8 +116,9 @@ def parse_overrides(argv: list[str]) -> dict[str, Any]:
         days = float(raw["days"])
         naive_days = float(raw["naive_days"]) if raw["naive_days"] else days
     except ValueError:
-        raise UsageError(f"days/naive_days must be numbers, got {raw['days']!r}, "
-                         f"{raw['naive_days']!r}") from None
+        raise UsageError(
+            f"days/naive_days must be numbers, got {raw['days']!r}, {raw['naive_days']!r}"
+        ) from None
     if days <= 0 or naive_days <= 0:
         raise UsageError("days and naive_days must be > 0")
     allowed = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
@@ -181,8 +187,9 @@ def _peak_memory_mb() -> tuple[float, float | None]:
     return ru_mb, hwm
 
 
-def measure(engine: str, market: dict[str, Any], n: int, days: float, seed: int,
-            cpu: int) -> dict[str, Any]:
+def measure(
+    engine: str, market: dict[str, Any], n: int, days: float, seed: int, cpu: int
+) -> dict[str, Any]:
     """One measurement (runs in a fresh process): build a market, run it with a weekly
     mass e-mail campaign over the whole horizon, report timings and peak memory."""
     pinned = _pin(cpu)
@@ -243,8 +250,9 @@ def measure(engine: str, market: dict[str, Any], n: int, days: float, seed: int,
 
 
 # ---------------------------------------------------------------------- parent side
-def run_isolated(engine: str, market: dict[str, Any], n: int, days: float, seed: int,
-                 cpu: int, repeat: int) -> dict[str, Any]:
+def run_isolated(
+    engine: str, market: dict[str, Any], n: int, days: float, seed: int, cpu: int, repeat: int
+) -> dict[str, Any]:
     """Run :func:`measure` ``repeat`` times, each in a fresh spawned process."""
     best: dict[str, Any] | None = None
     peak = 0.0
@@ -265,21 +273,25 @@ def _fmt_rate(x: float) -> str:
 
 
 def format_table(rows: list[dict[str, Any]]) -> str:
-    head = (f"{'engine':<11}{'consumers':>11}{'days':>6}{'synth s':>9}{'build s':>9}"
-            f"{'run s':>9}{'c-days/s':>11}{'incl build':>11}{'peak MiB':>10}"
-            f"{'purchases':>13}{'contacts':>14}")
+    head = (
+        f"{'engine':<11}{'consumers':>11}{'days':>6}{'synth s':>9}{'build s':>9}"
+        f"{'run s':>9}{'c-days/s':>11}{'incl build':>11}{'peak MiB':>10}"
+        f"{'purchases':>13}{'contacts':>14}"
+    )
     lines = [head, "-" * len(head)]
     for r in rows:
         lines.append(
             f"{r['engine']:<11}{r['n_consumers']:>11,}{r['days']:>6g}{r['synthesis_s']:>9.2f}"
             f"{r['build_s']:>9.2f}{r['run_s']:>9.2f}{_fmt_rate(r['consumer_days_per_s']):>11}"
             f"{_fmt_rate(r['consumer_days_per_s_incl_build']):>11}{r['peak_rss_mb']:>10.0f}"
-            f"{r['purchases']:>13,}{r['contacts_delivered']:>14,}")
+            f"{r['purchases']:>13,}{r['contacts_delivered']:>14,}"
+        )
     return "\n".join(lines)
 
 
-def summarise(settings: dict[str, Any], rows: list[dict[str, Any]],
-              naive: dict[str, Any] | None) -> dict[str, Any]:
+def summarise(
+    settings: dict[str, Any], rows: list[dict[str, Any]], naive: dict[str, Any] | None
+) -> dict[str, Any]:
     by_size = {r["n_consumers"]: r for r in rows}
     ref_n = REFERENCE_SIZE if REFERENCE_SIZE in by_size else max(by_size)
     ref = by_size[ref_n]
@@ -333,31 +345,60 @@ def main(argv: list[str] | None = None) -> int:
 
     rows: list[dict[str, Any]] = []
     for n in settings["sizes"]:
-        print(f"[bench] vectorised engine: {n:,} consumers x {settings['days']:g} days ...",
-              file=sys.stderr, flush=True)
-        rows.append(run_isolated("vectorised", market, n, settings["days"], settings["seed"],
-                                 settings["cpu"], settings["repeat"]))
+        print(
+            f"[bench] vectorised engine: {n:,} consumers x {settings['days']:g} days ...",
+            file=sys.stderr,
+            flush=True,
+        )
+        rows.append(
+            run_isolated(
+                "vectorised",
+                market,
+                n,
+                settings["days"],
+                settings["seed"],
+                settings["cpu"],
+                settings["repeat"],
+            )
+        )
     naive = None
     if settings["naive_size"] > 0:
-        print(f"[bench] naive (one process per consumer): {settings['naive_size']:,} consumers "
-              f"x {settings['naive_days']:g} days ...", file=sys.stderr, flush=True)
-        naive = run_isolated("naive", market, settings["naive_size"], settings["naive_days"],
-                             settings["seed"], settings["cpu"], settings["repeat"])
+        print(
+            f"[bench] naive (one process per consumer): {settings['naive_size']:,} consumers "
+            f"x {settings['naive_days']:g} days ...",
+            file=sys.stderr,
+            flush=True,
+        )
+        naive = run_isolated(
+            "naive",
+            market,
+            settings["naive_size"],
+            settings["naive_days"],
+            settings["seed"],
+            settings["cpu"],
+            settings["repeat"],
+        )
 
     summary = summarise(settings, rows, naive)
-    print(f"Engine benchmark: market={settings['market']}, seed={settings['seed']}, weekly mass "
-          f"e-mail, pinned to CPU {summary['cpu']}, BLAS/OpenMP threads = 1; c-days/s = "
-          "consumer-days per second of the run (incl build: with synthesis and set-up); "
-          "peak MiB = ru_maxrss of the measurement's own process")
+    print(
+        f"Engine benchmark: market={settings['market']}, seed={settings['seed']}, weekly mass "
+        f"e-mail, pinned to CPU {summary['cpu']}, BLAS/OpenMP threads = 1; c-days/s = "
+        "consumer-days per second of the run (incl build: with synthesis and set-up); "
+        "peak MiB = ru_maxrss of the measurement's own process"
+    )
     print(format_table(rows + ([naive] if naive else [])))
     print()
     ref_n = summary["reference_size"]
     rate = summary["consumer_days_per_s"]
-    print(f"engine at {ref_n:,} consumers: {rate / 1e6:.2f}M consumer-days/s"
-          f" (target >= {TARGET_CONSUMER_DAYS_PER_S / 1e6:g}M at 1M)")
+    print(
+        f"engine at {ref_n:,} consumers: {rate / 1e6:.2f}M consumer-days/s"
+        f" (target >= {TARGET_CONSUMER_DAYS_PER_S / 1e6:g}M at 1M)"
+    )
     if summary["speedup"] is not None:
-        print(f"naive: {summary['naive_consumer_days_per_s'] / 1e3:.1f}k consumer-days/s; speedup "
-              f"{summary['speedup']:.0f}x (target >= {TARGET_SPEEDUP:g}x)")
+        print(
+            f"naive: {summary['naive_consumer_days_per_s'] / 1e3:.1f}k consumer-days/s; speedup "
+            f"{summary['speedup']:.0f}x (target >= {TARGET_SPEEDUP:g}x)"
+        )
     print(f"peak memory at {ref_n:,} consumers: {summary['peak_rss_mb']:.0f} MiB")
     for name, ok in summary["targets"].items():
         print(f"  {'PASS' if ok else 'FAIL'}  {name}")

@@ -33,7 +33,8 @@ def _seeds(text: str) -> tuple[int, ...]:
         seeds = tuple(int(s) for s in text.split(",") if s.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"seeds must be comma-separated integers, got {text!r}") from None
+            f"seeds must be comma-separated integers, got {text!r}"
+        ) from None
     if not seeds or min(seeds) < 0:
         raise argparse.ArgumentTypeError("seeds must be non-negative integers")
     return seeds
@@ -50,20 +51,43 @@ def _positive(text: str) -> int:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(prog="python -m experiments.calibrate", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--seeds", type=_seeds, default=cal.SEARCH_SEEDS,
-                    help="search seeds, comma separated (default %(default)s)")
-    ap.add_argument("--verify-seed", type=int, default=cal.VERIFY_SEED,
-                    help="seed of the verification run, not a search seed (default %(default)s)")
-    ap.add_argument("--verify-n", type=_positive, default=320_000,
-                    help="consumers in the verification run (default %(default)s)")
-    ap.add_argument("--quick", action="store_true",
-                    help="a short search (smoke test; not a calibration)")
-    ap.add_argument("--no-fit", action="store_true",
-                    help="check the values stored in the preset instead of fitting")
-    ap.add_argument("--out", type=Path, default=Path("results"),
-                    help="folder for calibration.json and calibration.csv (default %(default)s)")
+    ap = argparse.ArgumentParser(
+        prog="python -m experiments.calibrate",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ap.add_argument(
+        "--seeds",
+        type=_seeds,
+        default=cal.SEARCH_SEEDS,
+        help="search seeds, comma separated (default %(default)s)",
+    )
+    ap.add_argument(
+        "--verify-seed",
+        type=int,
+        default=cal.VERIFY_SEED,
+        help="seed of the verification run, not a search seed (default %(default)s)",
+    )
+    ap.add_argument(
+        "--verify-n",
+        type=_positive,
+        default=320_000,
+        help="consumers in the verification run (default %(default)s)",
+    )
+    ap.add_argument(
+        "--quick", action="store_true", help="a short search (smoke test; not a calibration)"
+    )
+    ap.add_argument(
+        "--no-fit",
+        action="store_true",
+        help="check the values stored in the preset instead of fitting",
+    )
+    ap.add_argument(
+        "--out",
+        type=Path,
+        default=Path("results"),
+        help="folder for calibration.json and calibration.csv (default %(default)s)",
+    )
     ap.add_argument("--verbose", action="store_true", help="print every evaluation")
     args = ap.parse_args(argv)
     if args.verify_seed < 0:
@@ -74,8 +98,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.quick:
         stages = (cal.Stage(16_000, 1, 0.3, 30), cal.Stage(16_000, 2, 0.05, 10))
     if max(s.n_seeds for s in stages) > len(args.seeds):
-        ap.error(f"the search stages need {max(s.n_seeds for s in stages)} seeds; "
-                 f"--seeds gives {len(args.seeds)}")
+        ap.error(
+            f"the search stages need {max(s.n_seeds for s in stages)} seeds; "
+            f"--seeds gives {len(args.seeds)}"
+        )
     args.stages = stages
     return args
 
@@ -85,30 +111,34 @@ def format_table(table: pd.DataFrame) -> str:
     rows = []
     records: list[dict[Any, Any]] = table.to_dict(orient="records")
     for r in records:
-        rows.append({
-            "arm": r["arm"],
-            "metric": r["metric"],
-            "hillstrom %": f"{100 * r['target']:.2f}",
-            "95% CI": f"[{100 * r['target_ci_low']:.2f}, {100 * r['target_ci_high']:.2f}]",
-            "simulated %": f"{100 * r['sim_rate']:.2f}",
-            "sim 95% CI": f"[{100 * r['sim_ci_low']:.2f}, {100 * r['sim_ci_high']:.2f}]",
-            "z": f"{r['z']:+.2f}",
-            "in CI": "yes" if r["within_ci"] else "NO",
-            "in combined": "yes" if r["within_combined"] else "NO",
-        })
+        rows.append(
+            {
+                "arm": r["arm"],
+                "metric": r["metric"],
+                "hillstrom %": f"{100 * r['target']:.2f}",
+                "95% CI": f"[{100 * r['target_ci_low']:.2f}, {100 * r['target_ci_high']:.2f}]",
+                "simulated %": f"{100 * r['sim_rate']:.2f}",
+                "sim 95% CI": f"[{100 * r['sim_ci_low']:.2f}, {100 * r['sim_ci_high']:.2f}]",
+                "z": f"{r['z']:+.2f}",
+                "in CI": "yes" if r["within_ci"] else "NO",
+                "in combined": "yes" if r["within_combined"] else "NO",
+            }
+        )
     return pd.DataFrame(rows).to_string(index=False)
 
 
 def format_params(p: cal.CalibrationParams) -> str:
-    return "\n".join([
-        "  conf/market/hillstrom_like.yaml:",
-        f"    channels.email.lift           = {p.lift:.6g}",
-        f"    channels.email.awareness_gain = {p.awareness_gain:.4f}",
-        f"    purchase.base_rate            = {p.base_rate:.6g}",
-        f"    behaviour.browse_rate         = {p.browse_rate:.6g}",
-        "  sim/uplift/calibrate.py FITTED_ENGAGEMENT:",
-        f"    womens = {p.womens_engagement:.4f}   (mens = 1 by normalisation)",
-    ])
+    return "\n".join(
+        [
+            "  conf/market/hillstrom_like.yaml:",
+            f"    channels.email.lift           = {p.lift:.6g}",
+            f"    channels.email.awareness_gain = {p.awareness_gain:.4f}",
+            f"    purchase.base_rate            = {p.base_rate:.6g}",
+            f"    behaviour.browse_rate         = {p.browse_rate:.6g}",
+            "  sim/uplift/calibrate.py FITTED_ENGAGEMENT:",
+            f"    womens = {p.womens_engagement:.4f}   (mens = 1 by normalisation)",
+        ]
+    )
 
 
 def _csv_bytes(tables: dict[str, pd.DataFrame]) -> bytes:
@@ -138,31 +168,58 @@ def main(argv: list[str] | None = None) -> int:
     }
     if args.no_fit:
         params = cal.params_from_preset(base)
-        print(f"Checking the stored calibration of {cal.PRESET} "
-              f"(seed {args.verify_seed}, {args.verify_n:,} consumers) ...", flush=True)
-        verify = cal.compare(cal.simulate_arms(params, args.verify_seed, args.verify_n, base),
-                             targets)
+        print(
+            f"Checking the stored calibration of {cal.PRESET} "
+            f"(seed {args.verify_seed}, {args.verify_n:,} consumers) ...",
+            flush=True,
+        )
+        verify = cal.compare(
+            cal.simulate_arms(params, args.verify_seed, args.verify_n, base), targets
+        )
         tables = {"verify": verify}
-        out.update(mode="check", params=params.as_dict(), verify_seed=args.verify_seed,
-                   verify_n=args.verify_n, verify_table=verify.to_dict(orient="records"),
-                   verified_within_ci=bool(verify["within_ci"].all()),
-                   verified_within_combined=bool(verify["within_combined"].all()),
-                   verify_objective=float((verify["z"] ** 2).sum()))
+        out.update(
+            mode="check",
+            params=params.as_dict(),
+            verify_seed=args.verify_seed,
+            verify_n=args.verify_n,
+            verify_table=verify.to_dict(orient="records"),
+            verified_within_ci=bool(verify["within_ci"].all()),
+            verified_within_combined=bool(verify["within_combined"].all()),
+            verify_objective=float((verify["z"] ** 2).sum()),
+        )
         ok = bool(verify["within_ci"].all())
     else:
-        print(f"Fitting the e-mail channel on {cal.PRESET} (search seeds {list(args.seeds)}; "
-              f"stages {[(s.n, s.n_seeds, s.max_evals) for s in args.stages]}) ...", flush=True)
-        result = cal.fit(seeds=args.seeds, verify_seed=args.verify_seed, verify_n=args.verify_n,
-                         stages=args.stages, base=base, targets=targets, verbose=args.verbose)
+        print(
+            f"Fitting the e-mail channel on {cal.PRESET} (search seeds {list(args.seeds)}; "
+            f"stages {[(s.n, s.n_seeds, s.max_evals) for s in args.stages]}) ...",
+            flush=True,
+        )
+        result = cal.fit(
+            seeds=args.seeds,
+            verify_seed=args.verify_seed,
+            verify_n=args.verify_n,
+            stages=args.stages,
+            base=base,
+            targets=targets,
+            verbose=args.verbose,
+        )
         params = result.params
-        print(f"\nFit: objective {result.objective:.3f} (sum of six squared z-scores) after "
-              f"{result.n_evals} simulations, {result.seconds:.1f} s; {result.message}")
-        print(f"Fit table (pooled search seeds {list(result.seeds)}, "
-              f"{result.search_n:,} consumers each):")
+        print(
+            f"\nFit: objective {result.objective:.3f} (sum of six squared z-scores) after "
+            f"{result.n_evals} simulations, {result.seconds:.1f} s; {result.message}"
+        )
+        print(
+            f"Fit table (pooled search seeds {list(result.seeds)}, "
+            f"{result.search_n:,} consumers each):"
+        )
         print(format_table(result.table))
         tables = {"fit": result.table, "verify": result.verify_table}
-        out.update(mode="fit", stages=[vars(s) for s in args.stages], **result.summary(),
-                   history=result.history)
+        out.update(
+            mode="fit",
+            stages=[vars(s) for s in args.stages],
+            **result.summary(),
+            history=result.history,
+        )
         verify = result.verify_table
         ok = result.all_within_ci and result.verified
     print(f"\nVerification (seed {args.verify_seed}, {args.verify_n:,} consumers):")
@@ -173,11 +230,14 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(args.out / "calibration.json", out)
     atomic_write_bytes(args.out / "calibration.csv", _csv_bytes(tables))
-    print(f"\nWrote {args.out / 'calibration.json'} and {args.out / 'calibration.csv'} "
-          f"({out['seconds_total']:.1f} s in all).")
+    print(
+        f"\nWrote {args.out / 'calibration.json'} and {args.out / 'calibration.csv'} "
+        f"({out['seconds_total']:.1f} s in all)."
+    )
     if not ok:
-        print("WARNING: some simulated rates lie outside Hillstrom's 95 % intervals.",
-              file=sys.stderr)
+        print(
+            "WARNING: some simulated rates lie outside Hillstrom's 95 % intervals.", file=sys.stderr
+        )
     return 0
 
 

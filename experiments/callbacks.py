@@ -115,7 +115,8 @@ def expand_sweep(arguments: Sequence[str], config_loader: Any = None) -> list[li
                 raise SweepConfigError(
                     f"{key}: the basic sweeper cannot expand a "
                     f"{getattr(ov.value_type, 'name', 'non-discrete')} sweep "
-                    "(use a list of values, range(...) or choice(...))")
+                    "(use a list of values, range(...) or choice(...))"
+                )
             per_key[key] = [f"{key}={v}" for v in ov.sweep_string_iterator()]
         else:
             per_key[key] = [f"{key}={ov.get_value_element_as_str()}"]
@@ -182,7 +183,8 @@ class _Composer:
         self.master, self.loader = master, loader
         self.cache: dict[tuple[str, ...], DictConfig | Exception] = {}
         self.fast = hasattr(loader, "repository") and hasattr(
-            type(loader), "_apply_overrides_to_config")
+            type(loader), "_apply_overrides_to_config"
+        )
 
     @staticmethod
     def strip_hydra(cfg: DictConfig) -> DictConfig:
@@ -362,8 +364,9 @@ def sweep_counts(sweep_dir: Path, since: float | None = None) -> dict[str, int]:
     return counts
 
 
-def progress_line(sweep_dir: Path, total: int | None, start: float | None,
-                  now: float | None = None, job: str = "") -> str:
+def progress_line(
+    sweep_dir: Path, total: int | None, start: float | None, now: float | None = None, job: str = ""
+) -> str:
     """``[sweep] 12/81 done (11 ok, 1 failed) | 01:02 elapsed | ETA 03:40 | job 11 ok``."""
     now = time.time() if now is None else now
     c = sweep_counts(sweep_dir, since=start)
@@ -373,8 +376,10 @@ def progress_line(sweep_dir: Path, total: int | None, start: float | None,
     if total is not None and elapsed is not None and c["fresh"] > 0:
         eta = max(total - done, 0) * elapsed / c["fresh"]
     of = f"/{total}" if total is not None else ""
-    line = (f"[sweep] {done}{of} done ({c['ok']} ok, {c['failed']} failed)"
-            f" | {_fmt_secs(elapsed)} elapsed | ETA {_fmt_secs(eta)}")
+    line = (
+        f"[sweep] {done}{of} done ({c['ok']} ok, {c['failed']} failed)"
+        f" | {_fmt_secs(elapsed)} elapsed | ETA {_fmt_secs(eta)}"
+    )
     return f"{line} | {job}" if job else line
 
 
@@ -401,8 +406,9 @@ class SweepCallback(Callback):
     ``progress``: a progress line per finished job (true).
     """
 
-    def __init__(self, threads_per_job: int | None = 1, validate: bool = True,
-                 progress: bool = True) -> None:
+    def __init__(
+        self, threads_per_job: int | None = 1, validate: bool = True, progress: bool = True
+    ) -> None:
         self.threads = threads_per_job
         self.validate = validate
         self.progress = progress
@@ -425,14 +431,16 @@ class SweepCallback(Callback):
         tic = time.perf_counter()
         try:
             jobs = expand_sweep(sweep_arguments(config), loader)
-            problems = validate_sweep(config, jobs, loader,
-                                      VALIDATORS.get(str(kwargs.get("config_name")), None))
+            problems = validate_sweep(
+                config, jobs, loader, VALIDATORS.get(str(kwargs.get("config_name")), None)
+            )
         except SweepConfigError as exc:
             problems = [str(exc)]
             jobs = []
         if problems:
-            print(f"Invalid sweep: {len(problems)} problem(s); no job was started.",
-                  file=sys.stderr)
+            print(
+                f"Invalid sweep: {len(problems)} problem(s); no job was started.", file=sys.stderr
+            )
             for p in problems:
                 print(f"  - {p}", file=sys.stderr)
             sys.stderr.flush()
@@ -441,8 +449,12 @@ class SweepCallback(Callback):
         _skip_validated_batches()
         self.total = len(jobs)
         os.environ[ENV_TOTAL] = str(self.total)
-        print(f"[sweep] {self.total} jobs validated in {time.perf_counter() - tic:.1f} s "
-              f"-> {config.hydra.sweep.dir}", file=sys.stderr, flush=True)
+        print(
+            f"[sweep] {self.total} jobs validated in {time.perf_counter() - tic:.1f} s "
+            f"-> {config.hydra.sweep.dir}",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
         # Only jobs of a multirun (single runs may use every core): the variable is set by
@@ -458,8 +470,9 @@ class SweepCallback(Callback):
             total = int(os.environ[ENV_TOTAL]) if ENV_TOTAL in os.environ else self.total
             start = float(os.environ[ENV_START]) if ENV_START in os.environ else self.start
             num = OmegaConf.select(config, "hydra.job.num", default="?")
-            line = progress_line(sweep_dir, total, start,
-                                 job=f"job {num} {_job_status(job_return)}")
+            line = progress_line(
+                sweep_dir, total, start, job=f"job {num} {_job_status(job_return)}"
+            )
         except Exception as exc:  # progress must never break a job
             line = f"[sweep] progress unavailable: {exc}"
         print(line, file=sys.stderr, flush=True)
@@ -469,8 +482,11 @@ class SweepCallback(Callback):
             return
         sweep_dir = Path(str(config.hydra.sweep.dir))
         print(progress_line(sweep_dir, self.total, self.start), file=sys.stderr)
-        print(f"[sweep] collect: python -m experiments.collect {sweep_dir}",
-              file=sys.stderr, flush=True)
+        print(
+            f"[sweep] collect: python -m experiments.collect {sweep_dir}",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 __all__ = [

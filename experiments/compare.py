@@ -28,8 +28,11 @@ from sim.schema import ConfigError
 
 def strategy_configs(cfg: DictConfig) -> dict[str, Any]:
     """Compose and validate every listed strategy before any work starts."""
-    task = [o for o in HydraConfig.get().overrides.task
-            if not o.startswith(("strategy=", "strategies="))]
+    task = [
+        o
+        for o in HydraConfig.get().overrides.task
+        if not o.startswith(("strategy=", "strategies="))
+    ]
     runs = {}
     for name in cfg.strategies:
         try:
@@ -62,13 +65,16 @@ def main(cfg: DictConfig) -> None:
     print(f"\nmarket={cfg.market.name} seed={cfg.seed} consumers={cfg.market.n_consumers:,}")
     print(format_table(table))
     atomic_write_bytes(out / "comparison.csv", table.to_csv(index=False).encode())
-    atomic_write_json(out / "metrics.json", {"market": cfg.market.name, "seed": cfg.seed,
-                                             "strategies": results})
+    atomic_write_json(
+        out / "metrics.json", {"market": cfg.market.name, "seed": cfg.seed, "strategies": results}
+    )
     fig, axes = plt.subplots(1, 2, figsize=(13, 4.8), constrained_layout=True)
     plot_profit_by_strategy(table, axes[0])
     plot_roi_by_strategy(table, axes[1])
-    fig.suptitle(f"Strategies compared on market '{cfg.market.name}' (seed {cfg.seed}, "
-                 f"{cfg.market.n_consumers:,} consumers, common random numbers)")
+    fig.suptitle(
+        f"Strategies compared on market '{cfg.market.name}' (seed {cfg.seed}, "
+        f"{cfg.market.n_consumers:,} consumers, common random numbers)"
+    )
     fig.savefig(out / "comparison.png", dpi=120)
     print(f"\ntable: {out / 'comparison.csv'}\nfigure: {out / 'comparison.png'}")
 

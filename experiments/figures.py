@@ -151,8 +151,11 @@ def _summarise(df: pd.DataFrame, keys: list[str], values: dict[str, str]) -> pd.
 
 
 def _values(which: str) -> dict[str, str]:
-    return {"profit": _col("incremental_profit", which), "roi": _col("roi", which),
-            "cost": "cost.total"}
+    return {
+        "profit": _col("incremental_profit", which),
+        "roi": _col("roi", which),
+        "cost": "cost.total",
+    }
 
 
 # --------------------------------------------------------------------------- granularity
@@ -176,11 +179,25 @@ def granularity_table(df: pd.DataFrame, which: str = "true") -> pd.DataFrame:
     return out.rename(columns={COL_MARKET: "market", COL_K: "k"})
 
 
-def _band(ax: Axes, x: np.ndarray, t: pd.DataFrame, value: str, color: str,
-          label: str | None, scale: float = 1.0) -> None:
+def _band(
+    ax: Axes,
+    x: np.ndarray,
+    t: pd.DataFrame,
+    value: str,
+    color: str,
+    label: str | None,
+    scale: float = 1.0,
+) -> None:
     ax.plot(x, t[f"{value}_mean"] * scale, "o-", color=color, label=label)
-    ax.fill_between(x, t[f"{value}_min"] * scale, t[f"{value}_max"] * scale, color=color,
-                    alpha=0.2, lw=0, label=None)
+    ax.fill_between(
+        x,
+        t[f"{value}_min"] * scale,
+        t[f"{value}_max"] * scale,
+        color=color,
+        alpha=0.2,
+        lw=0,
+        label=None,
+    )
 
 
 def _money(v: float, _pos: object = None) -> str:
@@ -190,8 +207,9 @@ def _money(v: float, _pos: object = None) -> str:
     return f"{v:,.0f}".replace("-", "\u2212")
 
 
-def _clip_outliers(ax: Axes, x: np.ndarray, t: pd.DataFrame, value: str, keep: np.ndarray,
-                   scale: float = 1.0) -> None:
+def _clip_outliers(
+    ax: Axes, x: np.ndarray, t: pd.DataFrame, value: str, keep: np.ndarray, scale: float = 1.0
+) -> None:
     """Fit the y axis to the points in ``keep`` (and their bands); points far outside
     (one segment per customer can lose a hundred times what coarse segments make) are
     marked at the edge with their value instead of squashing the rest of the curve."""
@@ -207,13 +225,22 @@ def _clip_outliers(ax: Axes, x: np.ndarray, t: pd.DataFrame, value: str, keep: n
     ax.set_ylim(lo, hi)
     for xi, yi in zip(x[out], mean[out], strict=True):
         edge = lo if yi < lo else hi
-        ax.annotate(f"{_money(yi)}\n(off scale)", (xi, edge), xytext=(0, 14 if yi < lo else -14),
-                    textcoords="offset points", ha="right", va="center", fontsize=7,
-                    arrowprops={"arrowstyle": "->", "color": "0.3"}, color="0.3")
+        ax.annotate(
+            f"{_money(yi)}\n(off scale)",
+            (xi, edge),
+            xytext=(0, 14 if yi < lo else -14),
+            textcoords="offset points",
+            ha="right",
+            va="center",
+            fontsize=7,
+            arrowprops={"arrowstyle": "->", "color": "0.3"},
+            color="0.3",
+        )
 
 
-def plot_granularity(table: pd.DataFrame, ax: Axes, market: str, value: str = "profit",
-                     which: str = "true") -> Axes:
+def plot_granularity(
+    table: pd.DataFrame, ax: Axes, market: str, value: str = "profit", which: str = "true"
+) -> Axes:
     """One market of :func:`granularity_table`: ``value`` (profit | roi) against k."""
     t = table[table["market"] == market].sort_values("k")
     n = int(t["n_consumers"].iloc[0])
@@ -223,9 +250,17 @@ def plot_granularity(table: pd.DataFrame, ax: Axes, market: str, value: str = "p
     scale = 100.0 if value == "roi" else 1.0
     _band(ax, x, t, value, color, f"segmented, mean ({which})", scale)
     ax.axvline(n, color="0.4", ls=":", lw=1)
-    ax.annotate("one segment\nper customer", (n, 1), xycoords=("data", "axes fraction"),
-                xytext=(-4, -4), textcoords="offset points", ha="right", va="top", fontsize=7,
-                color="0.3")
+    ax.annotate(
+        "one segment\nper customer",
+        (n, 1),
+        xycoords=("data", "axes fraction"),
+        xytext=(-4, -4),
+        textcoords="offset points",
+        ha="right",
+        va="top",
+        fontsize=7,
+        color="0.3",
+    )
     ax.axhline(0, color="black", lw=0.8)
     ax.set_xscale("log")
     ax.set_xlabel("number of segments k (log scale)")
@@ -243,15 +278,23 @@ def plot_granularity(table: pd.DataFrame, ax: Axes, market: str, value: str = "p
 
 def figure_granularity(table: pd.DataFrame, which: str = "true") -> plt.Figure:
     markets = list(dict.fromkeys(table["market"]))
-    fig, axes = plt.subplots(2, len(markets), figsize=(4.2 * len(markets), 6.4),
-                             squeeze=False, constrained_layout=True)
+    fig, axes = plt.subplots(
+        2, len(markets), figsize=(4.2 * len(markets), 6.4), squeeze=False, constrained_layout=True
+    )
     for j, market in enumerate(markets):
         plot_granularity(table, axes[0, j], market, "profit", which)
         plot_granularity(table, axes[1, j], market, "roi", which)
         axes[1, j].set_title("")
-    handles = [plt.Line2D([], [], color=STRATEGY_COLORS["segmented"], marker="o",
-                          label=f"mean over seeds ({which} effect)"),
-               Patch(color=STRATEGY_COLORS["segmented"], alpha=0.2, label=BAND_LABEL)]
+    handles = [
+        plt.Line2D(
+            [],
+            [],
+            color=STRATEGY_COLORS["segmented"],
+            marker="o",
+            label=f"mean over seeds ({which} effect)",
+        ),
+        Patch(color=STRATEGY_COLORS["segmented"], alpha=0.2, label=BAND_LABEL),
+    ]
     axes[0, 0].legend(handles=handles, loc="lower left")
     fig.suptitle("Granularity: does finer segmentation pay? (segmented campaign, k segments)")
     return fig
@@ -261,9 +304,13 @@ def figure_granularity(table: pd.DataFrame, which: str = "true") -> plt.Figure:
 
 
 def has_phase(df: pd.DataFrame) -> bool:
-    return (COL_VARIANCE in df.columns and COL_THRESHOLD in df.columns
-            and df[COL_VARIANCE].nunique() > 1 and df[COL_THRESHOLD].nunique() > 1
-            and df[COL_STRATEGY].nunique() > 1)
+    return (
+        COL_VARIANCE in df.columns
+        and COL_THRESHOLD in df.columns
+        and df[COL_VARIANCE].nunique() > 1
+        and df[COL_THRESHOLD].nunique() > 1
+        and df[COL_STRATEGY].nunique() > 1
+    )
 
 
 def _data_cost_level(df: pd.DataFrame) -> pd.Series:
@@ -271,9 +318,17 @@ def _data_cost_level(df: pd.DataFrame) -> pd.Series:
     cols = [f"{COL_DATA_COST}.{k}" for k in ("implicit", "explicit", "ambient")]
     if not all(c in df.columns for c in cols):
         return pd.Series("data cost as preset", index=df.index)
-    return df[cols].astype(float).apply(
-        lambda r: "data cost per customer-month (implicit/explicit/ambient): "
-        + "/".join(f"{v:g}" for v in r), axis=1)
+    return (
+        df[cols]
+        .astype(float)
+        .apply(
+            lambda r: (
+                "data cost per customer-month (implicit/explicit/ambient): "
+                + "/".join(f"{v:g}" for v in r)
+            ),
+            axis=1,
+        )
+    )
 
 
 def phase_table(df: pd.DataFrame, which: str = "true") -> pd.DataFrame:
@@ -302,8 +357,12 @@ def phase_table(df: pd.DataFrame, which: str = "true") -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def plot_phase(table: pd.DataFrame, ax: Axes, data_cost: str | None = None,
-               strategies: Sequence[str] | None = None) -> Axes:
+def plot_phase(
+    table: pd.DataFrame,
+    ax: Axes,
+    data_cost: str | None = None,
+    strategies: Sequence[str] | None = None,
+) -> Axes:
     """Winning strategy per cell, as a categorical map with the winner's profit written
     in each cell (thousands of currency units)."""
     t = table if data_cost is None else table[table["data_cost"] == data_cost]
@@ -313,14 +372,21 @@ def plot_phase(table: pd.DataFrame, ax: Axes, data_cost: str | None = None,
     grid = np.full((len(ys), len(xs)), np.nan)
     cmap = ListedColormap([STRATEGY_COLORS.get(n, "#999999") for n in names])
     norm = BoundaryNorm(np.arange(len(names) + 1) - 0.5, len(names))
-    for th, vs, winner, profit in zip(t["threshold_median"], t["variance_share"], t["winner"],
-                                      t["winner_profit"], strict=True):
+    for th, vs, winner, profit in zip(
+        t["threshold_median"], t["variance_share"], t["winner"], t["winner_profit"], strict=True
+    ):
         i = int(np.searchsorted(ys, float(th)))
         j = int(np.searchsorted(xs, float(vs)))
         grid[i, j] = names.index(str(winner))
-        ax.text(j, i, f"{float(profit) / 1000:,.1f}k" if winner != "none" else "-",
-                ha="center", va="center", fontsize=7,
-                color="white" if winner != "none" else "0.2")
+        ax.text(
+            j,
+            i,
+            f"{float(profit) / 1000:,.1f}k" if winner != "none" else "-",
+            ha="center",
+            va="center",
+            fontsize=7,
+            color="white" if winner != "none" else "0.2",
+        )
     ax.imshow(grid, cmap=cmap, norm=norm, origin="lower", aspect="auto")
     ax.set_xticks(range(len(xs)), [f"{x:g}" for x in xs])
     ax.set_yticks(range(len(ys)), [f"{y:g}" for y in ys])
@@ -334,19 +400,28 @@ def plot_phase(table: pd.DataFrame, ax: Axes, data_cost: str | None = None,
 
 def figure_phase(table: pd.DataFrame, which: str = "true") -> plt.Figure:
     levels = list(dict.fromkeys(table["data_cost"]))
-    names = sorted(set(table["winner"]) | {"none"},
-                   key=lambda n: list(STRATEGY_COLORS).index(n) if n in STRATEGY_COLORS else 99)
-    fig, axes = plt.subplots(1, len(levels), figsize=(5.2 * len(levels), 4.2), squeeze=False,
-                             constrained_layout=True)
+    names = sorted(
+        set(table["winner"]) | {"none"},
+        key=lambda n: list(STRATEGY_COLORS).index(n) if n in STRATEGY_COLORS else 99,
+    )
+    fig, axes = plt.subplots(
+        1, len(levels), figsize=(5.2 * len(levels), 4.2), squeeze=False, constrained_layout=True
+    )
     for ax, level in zip(axes[0], levels, strict=True):
         plot_phase(table, ax, level, names)
-    handles = [Patch(color=STRATEGY_COLORS.get(n, "#999999"),
-                     label="no campaign (nothing pays)" if n == "none" else strategy_label(n))
-               for n in names]
+    handles = [
+        Patch(
+            color=STRATEGY_COLORS.get(n, "#999999"),
+            label="no campaign (nothing pays)" if n == "none" else strategy_label(n),
+        )
+        for n in names
+    ]
     fig.legend(handles=handles, loc="outside lower center", ncol=len(names))
-    fig.suptitle(f"Which strategy makes the most incremental profit ({which} effect)?\n"
-                 f"cell text: the winner's mean incremental profit, thousand {CURRENCY}",
-                 fontsize=10)
+    fig.suptitle(
+        f"Which strategy makes the most incremental profit ({which} effect)?\n"
+        f"cell text: the winner's mean incremental profit, thousand {CURRENCY}",
+        fontsize=10,
+    )
     return fig
 
 
@@ -371,14 +446,22 @@ def roi_table(df: pd.DataFrame, which: str = "true") -> pd.DataFrame:
     return out.rename(columns={COL_STRATEGY: "strategy", COL_BUDGET: "budget"})
 
 
-def plot_roi_curve(table: pd.DataFrame, ax: Axes, value: str = "profit",
-                   which: str = "true") -> Axes:
+def plot_roi_curve(
+    table: pd.DataFrame, ax: Axes, value: str = "profit", which: str = "true"
+) -> Axes:
     """``value`` (profit | roi) against the budget, a line per strategy with seed bands."""
     scale = 100.0 if value == "roi" else 1.0
     for name, t in table.groupby("strategy", sort=False):
         t = t.sort_values("budget")
-        _band(ax, t["budget"].to_numpy(float), t, value,
-              STRATEGY_COLORS.get(str(name), "#999999"), strategy_label(str(name)), scale)
+        _band(
+            ax,
+            t["budget"].to_numpy(float),
+            t,
+            value,
+            STRATEGY_COLORS.get(str(name), "#999999"),
+            strategy_label(str(name)),
+            scale,
+        )
     ax.axhline(0, color="black", lw=0.8)
     ax.set_xscale("log")
     ax.set_xlabel(f"budget cap on contact + personalisation spend\n({CURRENCY}, log scale)")
@@ -397,8 +480,9 @@ def figure_roi(table: pd.DataFrame, which: str = "true") -> plt.Figure:
     handles, labels = axes[0].get_legend_handles_labels()
     handles.append(Patch(color="0.6", alpha=0.3))
     labels.append(BAND_LABEL)
-    axes[0].legend(handles, labels, title=f"mean over seeds ({which} effect)", loc="best",
-                   alignment="left")
+    axes[0].legend(
+        handles, labels, title=f"mean over seeds ({which} effect)", loc="best", alignment="left"
+    )
     fig.suptitle("ROI curves: what does the next unit of budget buy?")
     return fig
 
@@ -408,14 +492,39 @@ def figure_roi(table: pd.DataFrame, which: str = "true") -> plt.Figure:
 #: Columns kept by :func:`slim_table` (those present): what the studies need, small enough
 #: to commit.
 SLIM_COLUMNS: Final = (
-    "job_dir", "job_id", "status", "seed", COL_MARKET, COL_N, "horizon_days", COL_STRATEGY,
-    COL_K, COL_BUDGET, COL_VARIANCE, COL_THRESHOLD, f"{COL_DATA_COST}.implicit",
-    f"{COL_DATA_COST}.explicit", f"{COL_DATA_COST}.ambient",
-    "incremental_profit.measured", "incremental_profit.measured_se", "incremental_profit.true",
-    "roi.measured", "roi.true", "incremental_conversions.measured",
-    "incremental_conversions.true", "cost.total", "cost.contact", "cost.content", "cost.data",
-    "cost.platform", "contacts", "treated_consumers", "opt_outs", "backlash_events",
-    "git_rev", "ver.one2one-sim",
+    "job_dir",
+    "job_id",
+    "status",
+    "seed",
+    COL_MARKET,
+    COL_N,
+    "horizon_days",
+    COL_STRATEGY,
+    COL_K,
+    COL_BUDGET,
+    COL_VARIANCE,
+    COL_THRESHOLD,
+    f"{COL_DATA_COST}.implicit",
+    f"{COL_DATA_COST}.explicit",
+    f"{COL_DATA_COST}.ambient",
+    "incremental_profit.measured",
+    "incremental_profit.measured_se",
+    "incremental_profit.true",
+    "roi.measured",
+    "roi.true",
+    "incremental_conversions.measured",
+    "incremental_conversions.true",
+    "cost.total",
+    "cost.contact",
+    "cost.content",
+    "cost.data",
+    "cost.platform",
+    "contacts",
+    "treated_consumers",
+    "opt_outs",
+    "backlash_events",
+    "git_rev",
+    "ver.one2one-sim",
 )
 
 
@@ -430,8 +539,9 @@ def slim_table(df: pd.DataFrame) -> pd.DataFrame:
 STUDIES: Final = ("granularity", "phase", "roi_curves")
 
 
-def draw(df: pd.DataFrame, out: Path, studies: Sequence[str] = STUDIES,
-         which: str = "true") -> dict[str, Path]:
+def draw(
+    df: pd.DataFrame, out: Path, studies: Sequence[str] = STUDIES, which: str = "true"
+) -> dict[str, Path]:
     """Draw every requested study the table holds; return {study: png path}."""
     out.mkdir(parents=True, exist_ok=True)
     made: dict[str, Path] = {}
@@ -456,17 +566,33 @@ def draw(df: pd.DataFrame, out: Path, studies: Sequence[str] = STUDIES,
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m experiments.figures",
-                                     description=__doc__.split("\n\n")[0])
-    parser.add_argument("table", type=Path,
-                        help="results.parquet from experiments.collect (or a sweep folder, or CSV)")
+    parser = argparse.ArgumentParser(
+        prog="python -m experiments.figures", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "table",
+        type=Path,
+        help="results.parquet from experiments.collect (or a sweep folder, or CSV)",
+    )
     parser.add_argument("--out", type=Path, default=Path("results/figures"))
-    parser.add_argument("--study", choices=STUDIES, action="append",
-                        help="draw only this study (repeatable; default: all the table holds)")
-    parser.add_argument("--metric", choices=("true", "measured"), default="true",
-                        help="true (counterfactual) effects or holdout estimates (default true)")
-    parser.add_argument("--export", type=Path, default=None,
-                        help="also write the table cut to the study columns (.csv or .parquet)")
+    parser.add_argument(
+        "--study",
+        choices=STUDIES,
+        action="append",
+        help="draw only this study (repeatable; default: all the table holds)",
+    )
+    parser.add_argument(
+        "--metric",
+        choices=("true", "measured"),
+        default="true",
+        help="true (counterfactual) effects or holdout estimates (default true)",
+    )
+    parser.add_argument(
+        "--export",
+        type=Path,
+        default=None,
+        help="also write the table cut to the study columns (.csv or .parquet)",
+    )
     args = parser.parse_args(argv)
     try:
         df = load_table(args.table)
@@ -475,8 +601,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     made = draw(df, args.out, args.study or STUDIES, args.metric)
     if not made:
-        print(f"error: {args.table} holds none of the studies {', '.join(STUDIES)}",
-              file=sys.stderr)
+        print(
+            f"error: {args.table} holds none of the studies {', '.join(STUDIES)}", file=sys.stderr
+        )
         return 2
     for study, path in made.items():
         print(f"{study}: {path} (numbers: {path.with_suffix('.csv')})")

@@ -59,15 +59,23 @@ def tables_equal(a: pd.DataFrame, b: pd.DataFrame) -> tuple[bool, str]:
     return True, f"{len(ca)} rows x {len(ca.columns)} columns identical"
 
 
-def sweep_command(sweep_dir: Path, workers: int, seeds: int, n_consumers: int,
-                  extra: Sequence[str] = ()) -> list[str]:
+def sweep_command(
+    sweep_dir: Path, workers: int, seeds: int, n_consumers: int, extra: Sequence[str] = ()
+) -> list[str]:
     return [
-        sys.executable, "-m", "experiments.run", "-m", "+experiment=granularity",
-        "market=default", f"strategy.k={K_VALUES}",
+        sys.executable,
+        "-m",
+        "experiments.run",
+        "-m",
+        "+experiment=granularity",
+        "market=default",
+        f"strategy.k={K_VALUES}",
         "seed=" + ",".join(str(s) for s in range(seeds)),
         f"market.n_consumers={n_consumers}",
-        "hydra/launcher=local_procs", f"hydra.launcher.n_jobs={workers}",
-        f"hydra.sweep.dir={sweep_dir}", *extra,
+        "hydra/launcher=local_procs",
+        f"hydra.launcher.n_jobs={workers}",
+        f"hydra.sweep.dir={sweep_dir}",
+        *extra,
     ]
 
 
@@ -76,8 +84,9 @@ def run_sweep(cmd: list[str], log_path: Path) -> tuple[float, float, int]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     tic = time.perf_counter()
     with open(log_path, "w") as log:
-        rc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT,
-                            cwd=Path(__file__).resolve().parent.parent).returncode
+        rc = subprocess.run(
+            cmd, stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parent.parent
+        ).returncode
     wall = time.perf_counter() - tic
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -85,20 +94,37 @@ def run_sweep(cmd: list[str], log_path: Path) -> tuple[float, float, int]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m experiments.sweep_bench",
-                                     description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m experiments.sweep_bench", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--seeds", type=int, default=10, help="seeds per k (default 10: 90 jobs)")
-    parser.add_argument("--n-consumers", type=int, default=20000,
-                        help="market size (default 20,000 = the largest k: one segment per "
-                        "customer; about 1.7 s a job, so that the workers' start-up, a few "
-                        "seconds each, is small beside the work)")
-    parser.add_argument("--repeat", type=int, default=1,
-                        help="run the worker counts in turn this many times; best wall counts")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="folder for the sweep folders (default: a temporary one, removed)")
-    parser.add_argument("--min-speedup", type=float, default=None,
-                        help="fail unless the last worker count reaches this speed-up")
+    parser.add_argument(
+        "--n-consumers",
+        type=int,
+        default=20000,
+        help="market size (default 20,000 = the largest k: one segment per "
+        "customer; about 1.7 s a job, so that the workers' start-up, a few "
+        "seconds each, is small beside the work)",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run the worker counts in turn this many times; best wall counts",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="folder for the sweep folders (default: a temporary one, removed)",
+    )
+    parser.add_argument(
+        "--min-speedup",
+        type=float,
+        default=None,
+        help="fail unless the last worker count reaches this speed-up",
+    )
     args = parser.parse_args(argv)
 
     from experiments.collect import collect
@@ -106,8 +132,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = args.out or Path(tempfile.mkdtemp(prefix="sweep_bench_"))
     out.mkdir(parents=True, exist_ok=True)
     n_jobs = 9 * args.seeds
-    print(f"granularity sweep: {n_jobs} jobs, {args.n_consumers:,} customers, "
-          f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}", flush=True)
+    print(
+        f"granularity sweep: {n_jobs} jobs, {args.n_consumers:,} customers, "
+        f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
     rows: list[dict[str, Any]] = []
     tables: dict[int, pd.DataFrame] = {}
     try:
@@ -120,8 +149,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 log_path = out / f"workers_{w}.log"
                 wall, cpu, rc = run_sweep(cmd, log_path)
                 if rc != 0:
-                    print(f"sweep with {w} workers failed (exit {rc}); log: {log_path}",
-                          file=sys.stderr)
+                    print(
+                        f"sweep with {w} workers failed (exit {rc}); log: {log_path}",
+                        file=sys.stderr,
+                    )
                     return 1
                 table = collect(sweep_dir)
                 if w in tables:  # repeats must agree too
@@ -131,15 +162,33 @@ def main(argv: Sequence[str] | None = None) -> int:
                         return 1
                 tables[w] = table
                 ok = int((table["status"] == "ok").sum())
-                rows.append({"workers": w, "repeat": rep, "wall_s": wall, "cpu_s": cpu,
-                             "jobs_ok": ok, "load_avg": os.getloadavg()[0]})
-                print(f"  {w} worker(s), run {rep + 1}: {wall:7.1f} s wall, {cpu:7.1f} s CPU, "
-                      f"{ok}/{n_jobs} ok, load average {os.getloadavg()[0]:.1f}", flush=True)
+                rows.append(
+                    {
+                        "workers": w,
+                        "repeat": rep,
+                        "wall_s": wall,
+                        "cpu_s": cpu,
+                        "jobs_ok": ok,
+                        "load_avg": os.getloadavg()[0],
+                    }
+                )
+                print(
+                    f"  {w} worker(s), run {rep + 1}: {wall:7.1f} s wall, {cpu:7.1f} s CPU, "
+                    f"{ok}/{n_jobs} ok, load average {os.getloadavg()[0]:.1f}",
+                    flush=True,
+                )
         runs = pd.DataFrame(rows)
-        rows = [{"workers": w, "runs": len(g), "best_wall_s": g["wall_s"].min(),
-                 "median_wall_s": g["wall_s"].median(), "cpu_s": g["cpu_s"].median(),
-                 "jobs_ok": int(g["jobs_ok"].min())}
-                for w, g in runs.groupby("workers", sort=False)]
+        rows = [
+            {
+                "workers": w,
+                "runs": len(g),
+                "best_wall_s": g["wall_s"].min(),
+                "median_wall_s": g["wall_s"].median(),
+                "cpu_s": g["cpu_s"].median(),
+                "jobs_ok": int(g["jobs_ok"].min()),
+            }
+            for w, g in runs.groupby("workers", sort=False)
+        ]
         res = pd.DataFrame(rows)
         res["speedup"] = res["best_wall_s"].iloc[0] / res["best_wall_s"]
         print(res.to_string(index=False, float_format=lambda v: f"{v:.2f}"))

@@ -63,7 +63,8 @@ def organic_step(m: Market, k: int) -> None:
     h_base = organic_hazard(cfg, pop, st, slice(None), t0, demand=demand, attitude_factor=attitude)
     if m.penalty_horizon > t0:
         h_base *= 1.0 - f32(cfg.creepiness.purchase_penalty) * overlap(
-            st.penalty_start, st.penalty_end, t0, t1)
+            st.penalty_start, st.penalty_end, t0, t1
+        )
     if m.boost_horizon > t0:
         h = overlap(st.boost_start, st.boost_end, t0, t1)
         h *= st.boost
@@ -81,8 +82,10 @@ def organic_step(m: Market, k: int) -> None:
     u_b = u[buyers]
     induced = u_b >= -np.expm1(-h_base[buyers] * f32(dt))
     aw_b = floor + (1 - floor) * np.take(st.awareness, buyers, axis=0)
-    cat = draw_category(np.take(pop.share, buyers, axis=0) * aw_b,
-                        s.uniform_at(Purpose.PURCHASE_CATEGORY, buyers, k))
+    cat = draw_category(
+        np.take(pop.share, buyers, axis=0) * aw_b,
+        s.uniform_at(Purpose.PURCHASE_CATEGORY, buyers, k),
+    )
     boosted_cat = st.boost_category[buyers]
     use_offer_cat = induced & (boosted_cat >= 0)
     cat = np.where(use_offer_cat, boosted_cat, cat).astype(np.int16)
@@ -97,8 +100,15 @@ def organic_step(m: Market, k: int) -> None:
     st.cart_open[buyers] = False
     lapsed = st.lifecycle[buyers] == 2
     st.lifecycle[buyers[lapsed]] = 1
-    m.ledger.purchases.append(time=when, consumer=buyers, category=cat, value=value,
-                              discount=discount, offer_contact=offer_contact, induced=induced)
+    m.ledger.purchases.append(
+        time=when,
+        consumer=buyers,
+        category=cat,
+        value=value,
+        discount=discount,
+        offer_contact=offer_contact,
+        induced=induced,
+    )
     obs: Observations = m.obs
     obs.record_purchases(buyers, when, cat, value)
     reviewed = s.uniform_at(Purpose.REVIEW, buyers, k) < f32(b.review_prob)
@@ -121,10 +131,14 @@ def organic_step(m: Market, k: int) -> None:
     browse[buyers] = False
     sessions = np.flatnonzero(browse)
     aw_s = floor + (1 - floor) * np.take(st.awareness, sessions, axis=0)
-    s_cat = draw_category(np.take(pop.share, sessions, axis=0) * aw_s,
-                          s.uniform_at(Purpose.BROWSE_CATEGORY, sessions, k))
-    hour = np.mod(pop.active_hour[sessions]
-                  + 4.0 * (s.uniform_at(Purpose.SESSION_HOUR, sessions, k) - 0.5), 24.0)
+    s_cat = draw_category(
+        np.take(pop.share, sessions, axis=0) * aw_s,
+        s.uniform_at(Purpose.BROWSE_CATEGORY, sessions, k),
+    )
+    hour = np.mod(
+        pop.active_hour[sessions] + 4.0 * (s.uniform_at(Purpose.SESSION_HOUR, sessions, k) - 0.5),
+        24.0,
+    )
     s_time = t0 + dt * hour.astype(np.float64) / 24.0
     obs.record_sessions(sessions, s_time, s_cat, hour.astype(np.float32))
     p_cart = np.minimum(f32(b.cart_add_prob) * pop.n_categories * pop.share[sessions, s_cat], 0.9)
@@ -149,8 +163,7 @@ def organic_step(m: Market, k: int) -> None:
     st.lifecycle[lapse] = 2
     new = np.flatnonzero(st.lifecycle == 0)
     st.lifecycle[new[t1 - st.first_purchase[new] > cfg.lifecycle.new_days]] = 1
-    obs.publish(abandoned, browsed, pinged,
-                EventFeed(sessions.astype(np.int32), s_time, s_cat))
+    obs.publish(abandoned, browsed, pinged, EventFeed(sessions.astype(np.int32), s_time, s_cat))
     m.after_step(k, buyers, cat)
 
 
@@ -161,8 +174,13 @@ def _bump(counts: np.ndarray, who: np.ndarray, cat: np.ndarray) -> None:
     counts[who, cat] = np.where(cur < top, cur + 1, cur)
 
 
-def seed_history(cfg: MarketConfig, pop: Population, obs: Observations, streams: Streams,
-                 last_purchase: np.ndarray) -> None:
+def seed_history(
+    cfg: MarketConfig,
+    pop: Population,
+    obs: Observations,
+    streams: Streams,
+    last_purchase: np.ndarray,
+) -> None:
     """Fill the observed history before day 0 from the organic model in closed form.
 
     Purchases per category over the consumer's tenure (at most ``history_days``) are
@@ -177,8 +195,11 @@ def seed_history(cfg: MarketConfig, pop: Population, obs: Observations, streams:
     lc_mult = np.asarray(cfg.lifecycle.rate_multiplier, f32)
     demand = demand_factor(cfg, pop.share, pop.initial_awareness)
     span = np.minimum(pop.initial_tenure, f32(cfg.history_days))
-    rate = pop.base_rate * demand * np.where(pop.initial_lifecycle == 2, f32(1.0),
-                                            lc_mult[pop.initial_lifecycle])
+    rate = (
+        pop.base_rate
+        * demand
+        * np.where(pop.initial_lifecycle == 2, f32(1.0), lc_mult[pop.initial_lifecycle])
+    )
     lam = (rate * span)[:, None] * pop.share
     bought = rng(Purpose.POPULATION, 30).poisson(lam).astype(np.uint16)
     total = bought.sum(axis=1, dtype=np.int64)
@@ -186,8 +207,9 @@ def seed_history(cfg: MarketConfig, pop: Population, obs: Observations, streams:
     u = rng(Purpose.POPULATION, 31).random(n)
     recency = span * (1.0 - u ** (1.0 / np.maximum(total, 1)))
     lapsed = pop.initial_lifecycle == 2
-    recency = np.where(lapsed, 60.0 + (np.maximum(span, 60.0) - 60.0)
-                       * (recency / np.maximum(span, 1e-9)), recency)
+    recency = np.where(
+        lapsed, 60.0 + (np.maximum(span, 60.0) - 60.0) * (recency / np.maximum(span, 1e-9)), recency
+    )
     obs.purchases_by_category[:] = bought
     obs.n_purchases[:] = total
     obs.spend[:] = total * pop.basket_mean
@@ -195,8 +217,10 @@ def seed_history(cfg: MarketConfig, pop: Population, obs: Observations, streams:
     obs.last_purchase[:] = np.where(has, -recency, obs.last_purchase)
     last_purchase[:] = obs.last_purchase
     sessions = cfg.behaviour.browse_rate * 30.0 * demand
-    obs.browse_by_category[:] = rng(Purpose.POPULATION, 32).poisson(
-        sessions[:, None] * pop.share).astype(np.uint16)
+    obs.browse_by_category[:] = (
+        rng(Purpose.POPULATION, 32).poisson(sessions[:, None] * pop.share).astype(np.uint16)
+    )
     likes = cfg.behaviour.wishlist_prob * sessions * 4.0
     obs.likes_by_category[:] = np.minimum(
-        rng(Purpose.POPULATION, 33).poisson(likes[:, None] * pop.share), 255).astype(np.uint8)
+        rng(Purpose.POPULATION, 33).poisson(likes[:, None] * pop.share), 255
+    ).astype(np.uint8)

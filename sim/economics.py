@@ -33,31 +33,61 @@ class EconomicsConfig:
 
     name: str = "default"
     margin_rate: float = 0.35
-    contact_cost: dict[str, float] = field(default_factory=lambda: {
-        "email": 0.01, "sms": 0.05, "push": 0.005, "social": 0.02, "direct_mail": 0.9,
-        "phone": 4.0, "display": 0.004})
+    contact_cost: dict[str, float] = field(
+        default_factory=lambda: {
+            "email": 0.01,
+            "sms": 0.05,
+            "push": 0.005,
+            "social": 0.02,
+            "direct_mail": 0.9,
+            "phone": 4.0,
+            "display": 0.004,
+        }
+    )
     content_cost_per_variant: float = 300.0
     personalisation_cost_per_contact: float = 0.03
-    data_cost_per_month: dict[str, float] = field(default_factory=lambda: {
-        "implicit": 0.02, "explicit": 0.03, "ambient": 0.08})
-    platform_cost: dict[str, float] = field(default_factory=lambda: {
-        "none": 0.0, "mass": 200.0, "segmented": 800.0, "triggered": 1500.0,
-        "one_to_one": 4000.0, "contextual": 1000.0, "hybrid": 3000.0})
-    optout_value: dict[str, float] = field(default_factory=lambda: {
-        "email": 4.0, "sms": 3.0, "push": 2.0, "social": 1.0, "direct_mail": 2.0, "phone": 3.0,
-        "display": 0.5})
+    data_cost_per_month: dict[str, float] = field(
+        default_factory=lambda: {"implicit": 0.02, "explicit": 0.03, "ambient": 0.08}
+    )
+    platform_cost: dict[str, float] = field(
+        default_factory=lambda: {
+            "none": 0.0,
+            "mass": 200.0,
+            "segmented": 800.0,
+            "triggered": 1500.0,
+            "one_to_one": 4000.0,
+            "contextual": 1000.0,
+            "hybrid": 3000.0,
+        }
+    )
+    optout_value: dict[str, float] = field(
+        default_factory=lambda: {
+            "email": 4.0,
+            "sms": 3.0,
+            "push": 2.0,
+            "social": 1.0,
+            "direct_mail": 2.0,
+            "phone": 3.0,
+            "display": 0.5,
+        }
+    )
 
     def __post_init__(self) -> None:
         check_range("margin_rate", self.margin_rate, 0.0, 1.0)
         check_range("content_cost_per_variant", self.content_cost_per_variant, 0.0)
         check_range("personalisation_cost_per_contact", self.personalisation_cost_per_contact, 0.0)
-        for name, valid in (("contact_cost", CHANNELS), ("optout_value", CHANNELS),
-                            ("data_cost_per_month", DATA_KINDS)):
+        for name, valid in (
+            ("contact_cost", CHANNELS),
+            ("optout_value", CHANNELS),
+            ("data_cost_per_month", DATA_KINDS),
+        ):
             table = getattr(self, name)
             for key, value in table.items():
                 if key not in valid:
-                    raise ConfigError(f"{name}: unknown name {key!r}; valid choices: "
-                                      f"{', '.join(valid)}.{suggest(key, valid)}")
+                    raise ConfigError(
+                        f"{name}: unknown name {key!r}; valid choices: "
+                        f"{', '.join(valid)}.{suggest(key, valid)}"
+                    )
                 check_range(f"{name}.{key}", value, 0.0)
             missing = [k for k in valid if k not in table]
             if missing:
@@ -67,16 +97,24 @@ class EconomicsConfig:
 
     def platform(self, strategy: str) -> float:
         if strategy not in self.platform_cost:
-            raise ConfigError(f"economics.platform_cost: no entry for strategy {strategy!r}; "
-                              f"entries: {', '.join(self.platform_cost)}.")
+            raise ConfigError(
+                f"economics.platform_cost: no entry for strategy {strategy!r}; "
+                f"entries: {', '.join(self.platform_cost)}."
+            )
         return self.platform_cost[strategy]
 
     def contact_costs(self) -> np.ndarray:
         return np.array([self.contact_cost[c] for c in CHANNELS])
 
 
-def campaign_costs(econ: EconomicsConfig, ledger: Ledger, strategy: str, consent: np.ndarray,
-                   data_kinds: tuple[str, ...], months: float) -> dict[str, float]:
+def campaign_costs(
+    econ: EconomicsConfig,
+    ledger: Ledger,
+    strategy: str,
+    consent: np.ndarray,
+    data_kinds: tuple[str, ...],
+    months: float,
+) -> dict[str, float]:
     """Costs by type and their total for a campaign recorded in ``ledger``."""
     c = ledger.contacts
     delivered = c.column("status") == 0
@@ -85,13 +123,20 @@ def campaign_costs(econ: EconomicsConfig, ledger: Ledger, strategy: str, consent
     depth = c.column("depth")[delivered]
     variants = 0
     if delivered.any():
-        combo = np.stack([c.column("arm")[delivered].astype(np.int64), ch.astype(np.int64),
-                          c.column("category")[delivered].astype(np.int64),
-                          np.round(c.column("discount")[delivered] * 1000).astype(np.int64),
-                          (depth > 0).astype(np.int64)], axis=1)
+        combo = np.stack(
+            [
+                c.column("arm")[delivered].astype(np.int64),
+                ch.astype(np.int64),
+                c.column("category")[delivered].astype(np.int64),
+                np.round(c.column("discount")[delivered] * 1000).astype(np.int64),
+                (depth > 0).astype(np.int64),
+            ],
+            axis=1,
+        )
         variants = int(np.unique(combo, axis=0).shape[0])
     content = variants * econ.content_cost_per_variant + float(
-        depth.sum() * econ.personalisation_cost_per_contact)
+        depth.sum() * econ.personalisation_cost_per_contact
+    )
     p = ledger.purchases
     offer = float((p.column("value").astype(np.float64) * p.column("discount")).sum())
     data = 0.0
@@ -102,7 +147,13 @@ def campaign_costs(econ: EconomicsConfig, ledger: Ledger, strategy: str, consent
     optout_values = np.array([econ.optout_value[ch] for ch in CHANNELS])
     optout = float(optout_values[optouts.column("channel")].sum())
     platform = econ.platform(strategy) if len(c) else 0.0
-    costs = {"contact": contact, "content": content, "offer": offer, "data": data,
-             "platform": platform, "optout": optout}
+    costs = {
+        "contact": contact,
+        "content": content,
+        "offer": offer,
+        "data": data,
+        "platform": platform,
+        "optout": optout,
+    }
     costs["total"] = float(sum(costs.values()))
     return costs

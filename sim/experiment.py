@@ -74,10 +74,13 @@ def _safe_div(a: float, b: float) -> float | None:
     return a / b if b and math.isfinite(a) and math.isfinite(b) else None
 
 
-def run_experiment(cfg: RunConfig, ledger_dir: str | None = None,
-                   strategy_factory: Callable[[], Any] | None = None,
-                   population: Population | None = None,
-                   keep: dict[str, Any] | None = None) -> dict[str, Any]:
+def run_experiment(
+    cfg: RunConfig,
+    ledger_dir: str | None = None,
+    strategy_factory: Callable[[], Any] | None = None,
+    population: Population | None = None,
+    keep: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Run the configured strategy on the configured market and measure it.
 
     ``strategy_factory`` replaces the configured strategy (e.g. one holding a pre-fitted
@@ -109,8 +112,14 @@ def run_experiment(cfg: RunConfig, ledger_dir: str | None = None,
     if keep is not None:
         keep["strategy"] = strategy
     kinds = tuple(getattr(strategy, "data_kinds", ()))
-    months = max(getattr(cfg.strategy, "end_day", m.horizon_days)
-                 - getattr(cfg.strategy, "start_day", 0.0), 0.0) / 30.0
+    months = (
+        max(
+            getattr(cfg.strategy, "end_day", m.horizon_days)
+            - getattr(cfg.strategy, "start_day", 0.0),
+            0.0,
+        )
+        / 30.0
+    )
     costs = campaign_costs(econ, ledger, cfg.strategy.name, pop.consent, kinds, months)
     non_offer = costs["total"] - costs["offer"]
     delivered = int((ledger.contacts.column("status") == 0).sum())
@@ -136,8 +145,10 @@ def run_experiment(cfg: RunConfig, ledger_dir: str | None = None,
         "incremental_revenue": {"measured": rev_hat, "measured_se": rev_se, "true": None},
         "incremental_profit": {"measured": profit_hat, "measured_se": net_se, "true": None},
         "roi": {"measured": _safe_div(profit_hat, costs["total"]), "true": None},
-        "cost_per_incremental_conversion": {"measured": _safe_div(costs["total"], conv_hat),
-                                            "true": None},
+        "cost_per_incremental_conversion": {
+            "measured": _safe_div(costs["total"], conv_hat),
+            "true": None,
+        },
         "cost": costs,
         "opt_outs": len(ledger.optouts),
         "backlash_events": int(ledger.contacts.column("backlash").sum()),
@@ -150,16 +161,21 @@ def run_experiment(cfg: RunConfig, ledger_dir: str | None = None,
         conv_true = float(direct.conversions[t].sum())
         profit_true = float(_net(direct, margin)[t].sum()) - non_offer
         metrics["incremental_conversions"].update(
-            true=conv_true, true_total=float(total.conversions.sum()),
-            spillover=float(gt.spillover.conversions.sum()))
-        metrics["incremental_revenue"].update(true=float(direct.revenue[t].sum()),
-                                              true_total=float(total.revenue.sum()))
+            true=conv_true,
+            true_total=float(total.conversions.sum()),
+            spillover=float(gt.spillover.conversions.sum()),
+        )
+        metrics["incremental_revenue"].update(
+            true=float(direct.revenue[t].sum()), true_total=float(total.revenue.sum())
+        )
         metrics["incremental_profit"].update(
-            true=profit_true, true_total=float(_net(total, margin).sum()) - non_offer)
+            true=profit_true, true_total=float(_net(total, margin).sum()) - non_offer
+        )
         metrics["roi"]["true"] = _safe_div(profit_true, costs["total"])
         metrics["cost_per_incremental_conversion"]["true"] = _safe_div(costs["total"], conv_true)
-        metrics["awareness_lift"] = float(gt.observed.state.awareness.mean()
-                                          - gt.baseline.state.awareness.mean())
+        metrics["awareness_lift"] = float(
+            gt.observed.state.awareness.mean() - gt.baseline.state.awareness.mean()
+        )
         metrics["baseline_purchases"] = int(outcomes(gt.baseline.ledger, n).conversions.sum())
     if ledger_dir is not None:
         ledger.to_parquet(ledger_dir)

@@ -63,7 +63,8 @@ class Table:
             missing = set(self.schema) - set(columns)
             extra = set(columns) - set(self.schema)
             raise ValueError(
-                f"ledger append: missing {sorted(missing)}, unexpected {sorted(extra)}")
+                f"ledger append: missing {sorted(missing)}, unexpected {sorted(extra)}"
+            )
         lengths = [np.shape(v)[0] for v in columns.values() if np.ndim(v) > 0]
         if not lengths:
             raise ValueError("ledger append: at least one column must be an array")

@@ -68,8 +68,13 @@ class Market:
     population (it is read-only); otherwise it is drawn from ``seed``.
     """
 
-    def __init__(self, cfg: MarketConfig, seed: int, population: Population | None = None,
-                 wom_override: list[TribeSignal] | None = None) -> None:
+    def __init__(
+        self,
+        cfg: MarketConfig,
+        seed: int,
+        population: Population | None = None,
+        wom_override: list[TribeSignal] | None = None,
+    ) -> None:
         self.cfg = cfg
         self.seed = seed
         self.streams = Streams(seed)
@@ -77,11 +82,20 @@ class Market:
         if self.pop.n != cfg.n_consumers:
             raise ValueError("population size does not match market.n_consumers")
         self.state = MarketState.initial(self.pop, cfg)
-        self.obs = Observations(self.pop.n, self.pop.n_categories, self.pop.consent,
-                                self.pop.declared_tribe, self.pop.tribe)
+        self.obs = Observations(
+            self.pop.n,
+            self.pop.n_categories,
+            self.pop.consent,
+            self.pop.declared_tribe,
+            self.pop.tribe,
+        )
         seed_history(cfg, self.pop, self.obs, self.streams, self.state.last_purchase)
-        seed_engagement(self.obs, self.pop.channel_pref, self.pop.reachable,
-                        self.streams.rng(Purpose.POPULATION, 34))
+        seed_engagement(
+            self.obs,
+            self.pop.channel_pref,
+            self.pop.reachable,
+            self.streams.rng(Purpose.POPULATION, 34),
+        )
         self.channels = ChannelArrays.from_config(cfg)
         self.ledger = Ledger()
         self.env = simpy.Environment()
@@ -124,11 +138,17 @@ class Market:
         return self
 
     # ------------------------------------------------------------------ contacts
-    def contact(self, consumers: np.ndarray, channel: int | np.ndarray,
-                category: int | np.ndarray = -1, discount: float | np.ndarray = 0.0,
-                depth: float | np.ndarray = 0.0,
-                data_kinds: int | np.ndarray = 0, arm: int | np.ndarray = 0,
-                holdout: bool | np.ndarray = False) -> ContactResult:
+    def contact(
+        self,
+        consumers: np.ndarray,
+        channel: int | np.ndarray,
+        category: int | np.ndarray = -1,
+        discount: float | np.ndarray = 0.0,
+        depth: float | np.ndarray = 0.0,
+        data_kinds: int | np.ndarray = 0,
+        arm: int | np.ndarray = 0,
+        holdout: bool | np.ndarray = False,
+    ) -> ContactResult:
         """Deliver a batch of contacts now.  The one entry point for every strategy.
 
         Contacts to consumers unreachable on, or opted out of, the channel are recorded
@@ -163,8 +183,15 @@ class Market:
         kinds = col(data_kinds, np.uint8)
         arm_a = col(arm, np.int16)
         hold = col(holdout, bool)
-        for name, a in (("channel", ch), ("category", cat), ("discount", disc), ("depth", dep),
-                        ("data_kinds", kinds), ("arm", arm_a), ("holdout", hold)):
+        for name, a in (
+            ("channel", ch),
+            ("category", cat),
+            ("discount", disc),
+            ("depth", dep),
+            ("data_kinds", kinds),
+            ("arm", arm_a),
+            ("holdout", hold),
+        ):
             if a.ndim and a.shape[0] != n:
                 raise ValueError(f"contact: {name} has {a.shape[0]} entries for {n} consumers.")
         if n and (ch.min() < 0 or ch.max() >= len(CHANNELS)):
@@ -187,8 +214,9 @@ class Market:
         sub = idx if all_ok else idx[ok]
         m = sub.shape[0]
         rows = slice(None) if all_ok else ok
-        s_ch, s_cat, s_disc, s_dep, s_kinds = (a if a.ndim == 0 or all_ok else a[ok]
-                                               for a in (ch, cat, disc, dep, kinds))
+        s_ch, s_cat, s_disc, s_dep, s_kinds = (
+            a if a.ndim == 0 or all_ok else a[ok] for a in (ch, cat, disc, dep, kinds)
+        )
         first_id = self._next_contact_id
         ids = np.arange(first_id, first_id + n, dtype=np.int64)
         self._next_contact_id += n
@@ -203,15 +231,26 @@ class Market:
         fat = st.fatigue_at(sub, now, r.fatigue_half_life_days)
         ch_m = s_ch if s_ch.ndim else np.full(m, s_ch)
         dep_m = s_dep if s_dep.ndim else np.full(m, s_dep)
-        intr = intrusiveness(cfg, self.channels, ch_m, dep_m,
-                             s_kinds if s_kinds.ndim else np.full(m, s_kinds), fat)
+        intr = intrusiveness(
+            cfg, self.channels, ch_m, dep_m, s_kinds if s_kinds.ndim else np.full(m, s_kinds), fat
+        )
         p_back = backlash_probability(cfg, intr, pop.creepiness_threshold[sub])
         u_back = self._response_uniform(Purpose.RESPONSE_BACKLASH, step, sub, k)
         backlash = u_back < p_back
         any_back = bool(backlash.any())
-        a = persuasion(cfg, pop, st, self.channels, sub, ch_m,
-                       s_cat if s_cat.ndim else np.full(m, s_cat),
-                       s_disc if s_disc.ndim else np.full(m, s_disc), dep_m, fat, now)
+        a = persuasion(
+            cfg,
+            pop,
+            st,
+            self.channels,
+            sub,
+            ch_m,
+            s_cat if s_cat.ndim else np.full(m, s_cat),
+            s_disc if s_disc.ndim else np.full(m, s_disc),
+            dep_m,
+            fat,
+            now,
+        )
         end = now + r.window_days
 
         no_back: np.ndarray | slice
@@ -242,8 +281,9 @@ class Market:
             opt[backlash] = u_opt < np.float32(cfg.creepiness.optout_prob)
             opt_ch = s_ch if s_ch.ndim == 0 else s_ch[opt]
             st.opted_out[sub[opt], opt_ch] = True
-            self.ledger.optouts.append(time=np.full(int(opt.sum()), now), consumer=sub[opt],
-                                       channel=at(s_ch, opt))
+            self.ledger.optouts.append(
+                time=np.full(int(opt.sum()), now), consumer=sub[opt], channel=at(s_ch, opt)
+            )
             self._backlash_tribe += np.bincount(pop.tribe[bad], minlength=pop.n_tribes)
 
         if s_disc.ndim or s_disc > 0:
@@ -291,15 +331,28 @@ class Market:
             full_a = np.zeros(n, np.float32)
             full_a[rows] = a
         self.ledger.contacts.append(
-            contact_id=ids, batch=self._next_batch, time=now, consumer=idx,
-            channel=ch, category=cat, discount=disc, depth=dep, data_kinds=kinds, arm=arm_a,
-            status=status, backlash=full_back, opted_out=full_opt, intrusiveness=full_intr,
-            persuasion=full_a)
+            contact_id=ids,
+            batch=self._next_batch,
+            time=now,
+            consumer=idx,
+            channel=ch,
+            category=cat,
+            discount=disc,
+            depth=dep,
+            data_kinds=kinds,
+            arm=arm_a,
+            status=status,
+            backlash=full_back,
+            opted_out=full_opt,
+            intrusiveness=full_intr,
+            persuasion=full_a,
+        )
         self._next_batch += 1
         return ContactResult(ids, idx, status, full_back, full_opt, full_a)
 
-    def _response_uniform(self, purpose: Purpose, step: int, who: np.ndarray,
-                          k: np.ndarray) -> np.ndarray:
+    def _response_uniform(
+        self, purpose: Purpose, step: int, who: np.ndarray, k: np.ndarray
+    ) -> np.ndarray:
         """Uniforms keyed by (purpose, step, k) and indexed by consumer id (see streams)."""
 
         def table(kk: int) -> np.ndarray:
@@ -319,11 +372,16 @@ class Market:
             out[sel] = table(int(kk))[who[sel]]
         return out
 
-    def expected_uplift(self, consumers: np.ndarray, channel: int | np.ndarray,
-                        category: int | np.ndarray = -1, discount: float | np.ndarray = 0.0,
-                        depth: float | np.ndarray = 0.0,
-                        data_kinds: int | np.ndarray = 0,
-                        at: float | np.ndarray | None = None) -> dict[str, np.ndarray]:
+    def expected_uplift(
+        self,
+        consumers: np.ndarray,
+        channel: int | np.ndarray,
+        category: int | np.ndarray = -1,
+        discount: float | np.ndarray = 0.0,
+        depth: float | np.ndarray = 0.0,
+        data_kinds: int | np.ndarray = 0,
+        at: float | np.ndarray | None = None,
+    ) -> dict[str, np.ndarray]:
         """Closed-form expected effect on conversion of contacting ``consumers`` at time
         ``at`` (default now; an array gives one time per consumer, e.g. a send hour).
 
@@ -336,12 +394,22 @@ class Market:
             a = np.asarray(v, dtype=dtype)
             return np.broadcast_to(a, (n,)).copy() if a.ndim == 0 else a.ravel()
 
-        return expected_uplift(self.cfg, self.pop, self.state, self.channels, idx,
-                               col(channel, np.int8), col(category, np.int16),
-                               col(discount, np.float32), col(depth, np.float32),
-                               col(data_kinds, np.uint8), self.now if at is None else at)
+        return expected_uplift(
+            self.cfg,
+            self.pop,
+            self.state,
+            self.channels,
+            idx,
+            col(channel, np.int8),
+            col(category, np.int16),
+            col(discount, np.float32),
+            col(depth, np.float32),
+            col(data_kinds, np.uint8),
+            self.now if at is None else at,
+        )
 
     def features(self, kinds: tuple[str, ...] = ("implicit", "explicit", "ambient")) -> Any:
         """The marketer's feature table now (see :meth:`sim.observe.Observations.features`)."""
-        return self.obs.features(self.now, kinds, list(self.cfg.categories),
-                                 self.pop.reachable, self.state.opted_out)
+        return self.obs.features(
+            self.now, kinds, list(self.cfg.categories), self.pop.reachable, self.state.opted_out
+        )

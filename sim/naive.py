@@ -54,8 +54,21 @@ NAIVE_STREAM = 90
 """Spawn key of the naive model's SeedSequence (outside :class:`sim.streams.Purpose`)."""
 
 # Order of the uniforms a consumer draws for one day.
-(U_BUY, U_BUY_CAT, U_BASKET, U_REVIEW, U_ABANDON, U_BROWSE, U_BROWSE_CAT, U_HOUR, U_CART,
- U_WISH, U_STORE, U_PING, U_LAPSE) = range(13)
+(
+    U_BUY,
+    U_BUY_CAT,
+    U_BASKET,
+    U_REVIEW,
+    U_ABANDON,
+    U_BROWSE,
+    U_BROWSE_CAT,
+    U_HOUR,
+    U_CART,
+    U_WISH,
+    U_STORE,
+    U_PING,
+    U_LAPSE,
+) = range(13)
 N_DAILY_UNIFORMS = 13
 
 NEW, ACTIVE, LAPSED = 0, 1, 2
@@ -201,8 +214,10 @@ class NaiveMarket:
         self.n_categories = pop.n_categories
         children = np.random.SeedSequence(seed, spawn_key=(NAIVE_STREAM,)).spawn(pop.n + 1)
         self.rng = np.random.Generator(np.random.PCG64(children[-1]))  # market-level draws
-        self.consumers = [Consumer(i, pop, np.random.Generator(np.random.PCG64(children[i])))
-                          for i in range(pop.n)]
+        self.consumers = [
+            Consumer(i, pop, np.random.Generator(np.random.PCG64(children[i])))
+            for i in range(pop.n)
+        ]
         self.tribe_members: list[list[Consumer]] = [[] for _ in range(pop.n_tribes)]
         for c in self.consumers:
             self.tribe_members[c.tribe].append(c)
@@ -245,8 +260,12 @@ class NaiveMarket:
     def organic_hazard(self, c: Consumer, now: float, demand: float) -> float:
         cfg = self.cfg
         b = cfg.behaviour
-        h = (c.base_rate * cfg.lifecycle.rate_multiplier[c.lifecycle] * demand
-             * math.exp(cfg.response.attitude_effect * c.attitude))
+        h = (
+            c.base_rate
+            * cfg.lifecycle.rate_multiplier[c.lifecycle]
+            * demand
+            * math.exp(cfg.response.attitude_effect * c.attitude)
+        )
         if c.cart_open:
             h += b.cart_purchase_rate
         h += b.abandoner_return_rate * math.exp(-(now - c.last_abandon) / b.abandoner_memory_days)
@@ -338,8 +357,10 @@ class NaiveMarket:
             yield urgent_timeout(self.env, dt)
             for t, members in enumerate(self.tribe_members):
                 size = self.tribe_sizes[t]
-                gains = [min(max(aw.wom_gain * q / size, 0.0), 1.0 - delta)
-                         for q in self.tribe_purchases[t]]
+                gains = [
+                    min(max(aw.wom_gain * q / size, 0.0), 1.0 - delta)
+                    for q in self.tribe_purchases[t]
+                ]
                 distrust = aw.distrust_gain * self.tribe_backlash[t] / size
                 for c in members:
                     a = c.awareness
@@ -349,8 +370,15 @@ class NaiveMarket:
             self._reset_tallies()
 
     # ------------------------------------------------------------------ contacts
-    def contact(self, c: Consumer, channel: int, category: int = -1, discount: float = 0.0,
-                depth: float = 0.0, data_kinds: int = 0) -> str:
+    def contact(
+        self,
+        c: Consumer,
+        channel: int,
+        category: int = -1,
+        discount: float = 0.0,
+        depth: float = 0.0,
+        data_kinds: int = 0,
+    ) -> str:
         """Deliver one contact now; returns its status (``delivered``, ``opted_out`` or
         ``unreachable``).  The per-consumer version of :meth:`sim.market.Market.contact`."""
         if not c.reachable[channel]:
@@ -365,10 +393,15 @@ class NaiveMarket:
         fatigue = c.fatigue * 2.0 ** (-(now - c.fatigue_time) / r.fatigue_half_life_days)
 
         # intrusiveness and backlash
-        sens = max((cfg.consent.sensitivity[k] for j, k in enumerate(DATA_KINDS)
-                    if data_kinds & (1 << j)), default=0.0)
-        intrusive = (ch.intimacy * (cr.generic_intrusiveness + depth * sens)
-                     * (1.0 + cr.frequency_weight * fatigue))
+        sens = max(
+            (cfg.consent.sensitivity[k] for j, k in enumerate(DATA_KINDS) if data_kinds & (1 << j)),
+            default=0.0,
+        )
+        intrusive = (
+            ch.intimacy
+            * (cr.generic_intrusiveness + depth * sens)
+            * (1.0 + cr.frequency_weight * fatigue)
+        )
         if intrusive <= 0.0:
             p_backlash = 0.0
         else:
@@ -413,8 +446,16 @@ class NaiveMarket:
         c.contacts_received += 1
         return "delivered"
 
-    def persuasion(self, c: Consumer, channel: int, category: int, discount: float, depth: float,
-                   fatigue: float, now: float) -> float:
+    def persuasion(
+        self,
+        c: Consumer,
+        channel: int,
+        category: int,
+        discount: float,
+        depth: float,
+        fatigue: float,
+        now: float,
+    ) -> float:
         """``a_i`` of :func:`sim.response.persuasion` for one consumer."""
         cfg = self.cfg
         r = cfg.response
@@ -430,10 +471,19 @@ class NaiveMarket:
         d = min(d, 24.0 - d)
         w = ch.timing_weight
         timing = 1.0 - w + w * math.exp(-0.5 * (d / r.timing_sd_hours) ** 2)
-        return (ch.lift * relevance * 2.0 * c.channel_pref[channel] * timing * aware
-                * math.exp(-r.fatigue_penalty * fatigue) * math.exp(r.attitude_effect * c.attitude)
-                * (1.0 + c.discount_sensitivity * discount) * (1.0 + r.depth_gain * depth)
-                * cfg.lifecycle.response_multiplier[c.lifecycle])
+        return (
+            ch.lift
+            * relevance
+            * 2.0
+            * c.channel_pref[channel]
+            * timing
+            * aware
+            * math.exp(-r.fatigue_penalty * fatigue)
+            * math.exp(r.attitude_effect * c.attitude)
+            * (1.0 + c.discount_sensitivity * discount)
+            * (1.0 + r.depth_gain * depth)
+            * cfg.lifecycle.response_multiplier[c.lifecycle]
+        )
 
 
 @dataclass
@@ -461,8 +511,9 @@ class NaiveMass:
 
     def start(self, market: NaiveMarket) -> None:
         # The campaign's own generator (not a consumer's) assigns the random holdout.
-        rng = np.random.Generator(np.random.PCG64(
-            np.random.SeedSequence(self.seed, spawn_key=(NAIVE_STREAM, 1))))
+        rng = np.random.Generator(
+            np.random.PCG64(np.random.SeedSequence(self.seed, spawn_key=(NAIVE_STREAM, 1)))
+        )
         self.holdout = [rng.random() < self.cfg.holdout_share for _ in market.consumers]
         self.sent = [0] * len(market.consumers)
         market.env.process(self._waves(market))

@@ -35,8 +35,9 @@ class TribeSignal:
     backlash: np.ndarray
 
 
-def tribe_signal(pop: Population, buyers: np.ndarray, categories: np.ndarray,
-                 backlash_count: np.ndarray) -> TribeSignal:
+def tribe_signal(
+    pop: Population, buyers: np.ndarray, categories: np.ndarray, backlash_count: np.ndarray
+) -> TribeSignal:
     """Signal from this step's buyers (indices and categories) and backlash counts per tribe."""
     t, c = pop.n_tribes, pop.n_categories
     key = pop.tribe[buyers].astype(np.int64) * c + categories
@@ -45,8 +46,14 @@ def tribe_signal(pop: Population, buyers: np.ndarray, categories: np.ndarray,
     return TribeSignal(counts / size[:, None], backlash_count / size)
 
 
-def spread(cfg: MarketConfig, pop: Population, st: MarketState, signal: TribeSignal, dt: float,
-           slices: list[slice]) -> None:
+def spread(
+    cfg: MarketConfig,
+    pop: Population,
+    st: MarketState,
+    signal: TribeSignal,
+    dt: float,
+    slices: list[slice],
+) -> None:
     """Apply one step of word of mouth, awareness decay and attitude mean reversion."""
     aw = cfg.awareness
     delta = aw.decay * dt
@@ -78,6 +85,6 @@ def affine_rows(block: np.ndarray, coef: np.ndarray, add: np.ndarray) -> None:
         main = block[: q * TILE_ROWS].reshape(q, TILE_ROWS * c)
         main *= np.tile(coef, TILE_ROWS)
         main += np.tile(add, TILE_ROWS)
-    rest = block[q * TILE_ROWS:]
+    rest = block[q * TILE_ROWS :]
     rest *= coef
     rest += add

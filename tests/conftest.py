@@ -31,9 +31,15 @@ class DeepBlast:
 
     name = "deep_blast"
 
-    def __init__(self, days: tuple[float, ...] = (2.0, 5.0), hour: float = 11.0,
-                 channel: int | None = None, depth: float = 1.0, kinds: int | None = None,
-                 holdout_share: float = 0.0) -> None:
+    def __init__(
+        self,
+        days: tuple[float, ...] = (2.0, 5.0),
+        hour: float = 11.0,
+        channel: int | None = None,
+        depth: float = 1.0,
+        kinds: int | None = None,
+        holdout_share: float = 0.0,
+    ) -> None:
         from sim.config import CHANNELS, DATA_KINDS
         from sim.response import kinds_mask
 
@@ -53,9 +59,16 @@ class DeepBlast:
             t = day + self.hour / 24.0
             if t > market.now:
                 yield market.env.timeout(t - market.now)
-            self.results.append(market.contact(np.arange(n), channel=self.channel, category=0,
-                                               depth=self.depth, data_kinds=self.kinds,
-                                               holdout=hold))
+            self.results.append(
+                market.contact(
+                    np.arange(n),
+                    channel=self.channel,
+                    category=0,
+                    depth=self.depth,
+                    data_kinds=self.kinds,
+                    holdout=hold,
+                )
+            )
 
 
 def state_arrays(state: MarketState) -> dict[str, np.ndarray]:

@@ -41,7 +41,8 @@ def preset():  # type: ignore[no-untyped-def]
 def test_targets_equal_the_files_rates(targets: pd.DataFrame) -> None:
     df = load_hillstrom()
     assert list(zip(targets["arm"], targets["metric"], strict=True)) == [
-        (arm, metric) for arm, _ in cal.ARMS for metric in cal.METRICS]
+        (arm, metric) for arm, _ in cal.ARMS for metric in cal.METRICS
+    ]
     for row in targets.itertuples(index=False):
         label = dict(cal.ARMS)[row.arm]
         sub = df[df["segment"] == label]
@@ -53,9 +54,14 @@ def test_targets_equal_the_files_rates(targets: pd.DataFrame) -> None:
         assert row.ci_low == pytest.approx(row.rate - 1.959964 * se, abs=1e-7)
         assert row.ci_high == pytest.approx(row.rate + 1.959964 * se, abs=1e-7)
     # The published rates (shared/data/README.md), to the printed precision.
-    printed = {("control", "visit"): 0.1062, ("womens", "visit"): 0.1514,
-               ("mens", "visit"): 0.1828, ("control", "conversion"): 0.0057,
-               ("womens", "conversion"): 0.0088, ("mens", "conversion"): 0.0125}
+    printed = {
+        ("control", "visit"): 0.1062,
+        ("womens", "visit"): 0.1514,
+        ("mens", "visit"): 0.1828,
+        ("control", "conversion"): 0.0057,
+        ("womens", "conversion"): 0.0088,
+        ("mens", "conversion"): 0.0125,
+    }
     got = {(r.arm, r.metric): round(r.rate, 4) for r in targets.itertuples(index=False)}
     assert got == printed
     assert targets["n"].sum() == 2 * 64_000
@@ -77,7 +83,8 @@ def test_preset_composes_with_the_fitted_values(preset) -> None:  # type: ignore
 
 
 def test_stored_calibration_reproduces_hillstrom_at_a_held_out_seed(
-        preset, targets: pd.DataFrame) -> None:  # type: ignore[no-untyped-def]
+    preset, targets: pd.DataFrame
+) -> None:  # type: ignore[no-untyped-def]
     assert HELD_OUT_SEED not in cal.SEARCH_SEEDS and HELD_OUT_SEED != cal.VERIFY_SEED
     sim = cal.simulate_arms(cal.params_from_preset(preset), HELD_OUT_SEED, HELD_OUT_N, preset)
     table = cal.compare(sim, targets)

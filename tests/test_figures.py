@@ -18,13 +18,19 @@ from experiments import figures as fg
 
 def rows(**fixed: object) -> dict[str, object]:
     base: dict[str, object] = {
-        "status": "ok", "cfg.market.name": "default", "cfg.market.n_consumers": 5000,
-        "cfg.strategy.name": "segmented", "cfg.strategy.k": 4, "cfg.strategy.budget": None,
-        "cfg.market.tribes.variance_share": 0.5, "cfg.market.creepiness.threshold_median": 1.0,
+        "status": "ok",
+        "cfg.market.name": "default",
+        "cfg.market.n_consumers": 5000,
+        "cfg.strategy.name": "segmented",
+        "cfg.strategy.k": 4,
+        "cfg.strategy.budget": None,
+        "cfg.market.tribes.variance_share": 0.5,
+        "cfg.market.creepiness.threshold_median": 1.0,
         "cfg.economics.data_cost_per_month.implicit": 0.02,
         "cfg.economics.data_cost_per_month.explicit": 0.03,
         "cfg.economics.data_cost_per_month.ambient": 0.08,
-        "cost.total": 1000.0, "cost.contact": 100.0,
+        "cost.total": 1000.0,
+        "cost.contact": 100.0,
     }
     base.update(fixed)
     return base
@@ -32,8 +38,14 @@ def rows(**fixed: object) -> dict[str, object]:
 
 def with_metrics(r: dict[str, object], profit: float, roi: float) -> dict[str, object]:
     r = dict(r)
-    r.update({"incremental_profit.true": profit, "incremental_profit.measured": profit + 5,
-              "roi.true": roi, "roi.measured": roi + 0.01})
+    r.update(
+        {
+            "incremental_profit.true": profit,
+            "incremental_profit.measured": profit + 5,
+            "roi.true": roi,
+            "roi.measured": roi + 0.01,
+        }
+    )
     return r
 
 
@@ -44,8 +56,13 @@ def granularity_df() -> pd.DataFrame:
         for k in (1, 4, 16, 20000):
             for seed in (0, 1, 2):
                 profit = 1000.0 - 10 * k + seed * 100
-                out.append(with_metrics(rows(**{"cfg.market.name": market, "cfg.strategy.k": k},
-                                             seed=seed), profit, profit / 1000))
+                out.append(
+                    with_metrics(
+                        rows(**{"cfg.market.name": market, "cfg.strategy.k": k}, seed=seed),
+                        profit,
+                        profit / 1000,
+                    )
+                )
     out.append({**rows(), "status": "failed", "seed": 9})  # failures are ignored
     return pd.DataFrame(out)
 
@@ -68,12 +85,21 @@ def phase_df() -> pd.DataFrame:
                             p = 300.0 if vs == 0.9 else 100.0
                         else:
                             p = 200.0
-                        out.append(with_metrics(rows(**{
-                            "cfg.strategy.name": strat,
-                            "cfg.market.tribes.variance_share": vs,
-                            "cfg.market.creepiness.threshold_median": th,
-                            "cfg.economics.data_cost_per_month.implicit": dc}, seed=seed),
-                            p, p / 1000))
+                        out.append(
+                            with_metrics(
+                                rows(
+                                    **{
+                                        "cfg.strategy.name": strat,
+                                        "cfg.market.tribes.variance_share": vs,
+                                        "cfg.market.creepiness.threshold_median": th,
+                                        "cfg.economics.data_cost_per_month.implicit": dc,
+                                    },
+                                    seed=seed,
+                                ),
+                                p,
+                                p / 1000,
+                            )
+                        )
     return pd.DataFrame(out)
 
 
@@ -84,8 +110,13 @@ def roi_df() -> pd.DataFrame:
         for b in (10.0, 100.0, 1000.0):
             for seed in (0, 1, 2):
                 p = np.log10(b) * (200 if strat == "one_to_one" else 100) + seed
-                out.append(with_metrics(rows(**{"cfg.strategy.name": strat,
-                                                "cfg.strategy.budget": b}, seed=seed), p, p / b))
+                out.append(
+                    with_metrics(
+                        rows(**{"cfg.strategy.name": strat, "cfg.strategy.budget": b}, seed=seed),
+                        p,
+                        p / b,
+                    )
+                )
     return pd.DataFrame(out)
 
 
@@ -110,8 +141,7 @@ def test_phase_table_winner_and_no_campaign(phase_df: pd.DataFrame) -> None:
     cheap = t["data_cost"].str.endswith(": 0.02/0.03/0.08")
 
     def winner(vs: float, th: float, cheap_data: bool) -> str:
-        sel = t[(t["variance_share"] == vs) & (t["threshold_median"] == th)
-                & (cheap == cheap_data)]
+        sel = t[(t["variance_share"] == vs) & (t["threshold_median"] == th) & (cheap == cheap_data)]
         assert len(sel) == 1
         return str(sel["winner"].iloc[0])
 
@@ -133,8 +163,9 @@ def test_roi_table(roi_df: pd.DataFrame) -> None:
     assert r["contact_cost_mean"] == pytest.approx(100.0)
 
 
-def test_plot_functions_draw_on_a_given_axes(granularity_df: pd.DataFrame,
-                                            phase_df: pd.DataFrame, roi_df: pd.DataFrame) -> None:
+def test_plot_functions_draw_on_a_given_axes(
+    granularity_df: pd.DataFrame, phase_df: pd.DataFrame, roi_df: pd.DataFrame
+) -> None:
     fig, axes = plt.subplots(1, 4)
     g = fg.granularity_table(fg.load_table(granularity_df))
     assert fg.plot_granularity(g, axes[0], "default", "profit") is axes[0]
@@ -149,8 +180,9 @@ def test_plot_functions_draw_on_a_given_axes(granularity_df: pd.DataFrame,
     plt.close(fig)
 
 
-def test_cli_writes_each_study(tmp_path: Path, granularity_df: pd.DataFrame,
-                               phase_df: pd.DataFrame, roi_df: pd.DataFrame) -> None:
+def test_cli_writes_each_study(
+    tmp_path: Path, granularity_df: pd.DataFrame, phase_df: pd.DataFrame, roi_df: pd.DataFrame
+) -> None:
     table = pd.concat([granularity_df, phase_df, roi_df], ignore_index=True)
     src = tmp_path / "results.parquet"
     table.to_parquet(src)

@@ -18,8 +18,10 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def test_build_accepts_a_valid_nested_mapping() -> None:
-    cfg = build(MarketConfig, {"n_consumers": 1000, "horizon_days": 30,
-                               "tribes": {"n": 4, "variance_share": 0.8}})
+    cfg = build(
+        MarketConfig,
+        {"n_consumers": 1000, "horizon_days": 30, "tribes": {"n": 4, "variance_share": 0.8}},
+    )
     assert isinstance(cfg, MarketConfig)
     assert cfg.n_consumers == 1000
     assert isinstance(cfg.horizon_days, float) and cfg.horizon_days == 30.0  # int -> float
@@ -79,10 +81,14 @@ def test_wrong_type_names_the_dotted_key(data: dict[str, Any], key: str, fragmen
         ({"creepiness": {"optout_prob": 1.2}}, "creepiness.optout_prob"),
         ({"response": {"fatigue_half_life_days": -1.0}}, "response.fatigue_half_life_days"),
         ({"awareness": {"initial_mean": 1.0}}, "awareness.initial_mean"),
-        ({"consent": {"share": {"implicit": 1.5, "explicit": 0.5, "ambient": 0.3}}},
-         "consent.share.implicit"),
-        ({"channels": {ch: ({"reach": 2.0} if ch == "sms" else {}) for ch in CHANNELS}},
-         "channels.sms.reach"),
+        (
+            {"consent": {"share": {"implicit": 1.5, "explicit": 0.5, "ambient": 0.3}}},
+            "consent.share.implicit",
+        ),
+        (
+            {"channels": {ch: ({"reach": 2.0} if ch == "sms" else {}) for ch in CHANNELS}},
+            "channels.sms.reach",
+        ),
         ({"tribes": {"variance_share": float("nan")}}, "tribes.variance_share"),
     ],
 )

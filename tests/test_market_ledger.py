@@ -16,8 +16,11 @@ def test_to_parquet_round_trip(tmp_path: Path, make_cfg, run_market, deep_blast)
     tables = m.ledger.tables()
     assert all(len(t) > 0 for t in tables.values())
     paths = m.ledger.to_parquet(tmp_path / "run")
-    assert sorted(p.name for p in paths) == ["contacts.parquet", "optouts.parquet",
-                                             "purchases.parquet"]
+    assert sorted(p.name for p in paths) == [
+        "contacts.parquet",
+        "optouts.parquet",
+        "purchases.parquet",
+    ]
     assert not list((tmp_path / "run").glob("*.tmp"))
     for name, table in tables.items():
         back = pd.read_parquet(tmp_path / "run" / f"{name}.parquet")
@@ -34,14 +37,14 @@ def test_empty_ledger_round_trips_with_its_schema(tmp_path: Path) -> None:
         back = pd.read_parquet(tmp_path / f"{name}.parquet")
         assert len(back) == 0
         assert list(back.columns) == list(table.schema)
-        pd.testing.assert_frame_equal(back, table.frame(), check_exact=True,
-                                      check_index_type=False)
+        pd.testing.assert_frame_equal(back, table.frame(), check_exact=True, check_index_type=False)
 
 
 def test_overwriting_replaces_previous_files(tmp_path: Path) -> None:
     led = Ledger()
-    led.optouts.append(time=np.array([1.0, 2.0]), consumer=np.array([3, 4]),
-                       channel=np.array([0, 1]))
+    led.optouts.append(
+        time=np.array([1.0, 2.0]), consumer=np.array([3, 4]), channel=np.array([0, 1])
+    )
     led.to_parquet(tmp_path)
     led.optouts.append(time=np.array([5.0]), consumer=np.array([6]), channel=np.array([2]))
     led.to_parquet(tmp_path)
@@ -52,8 +55,7 @@ def test_overwriting_replaces_previous_files(tmp_path: Path) -> None:
 def test_append_with_a_wrong_length_raises() -> None:
     t = Table(OPTOUT_SCHEMA)
     with pytest.raises(ValueError, match="column consumer has 3 rows, expected 2"):
-        t.append(time=np.array([1.0, 2.0]), consumer=np.array([1, 2, 3]),
-                 channel=np.array([0, 0]))
+        t.append(time=np.array([1.0, 2.0]), consumer=np.array([1, 2, 3]), channel=np.array([0, 0]))
     assert len(t) == 0
 
 
@@ -62,22 +64,44 @@ def test_append_with_missing_or_extra_columns_raises() -> None:
     with pytest.raises(ValueError, match="missing \\['channel'\\]"):
         t.append(time=np.array([1.0]), consumer=np.array([1]))
     with pytest.raises(ValueError, match="unexpected \\['colour'\\]"):
-        t.append(time=np.array([1.0]), consumer=np.array([1]), channel=np.array([0]),
-                 colour=np.array([1]))
+        t.append(
+            time=np.array([1.0]),
+            consumer=np.array([1]),
+            channel=np.array([0]),
+            colour=np.array([1]),
+        )
     assert len(t) == 0
 
 
 def test_append_casts_broadcasts_scalars_and_concatenates() -> None:
     t = Table(PURCHASE_SCHEMA)
-    t.append(time=np.array([0.5, 0.7]), consumer=np.array([1, 2]), category=np.array([0, 3]),
-             value=np.array([10.0, 20.0]), discount=0.0, offer_contact=-1,
-             induced=np.array([False, True]))
-    t.append(time=np.array([], float), consumer=np.array([], int), category=np.array([], int),
-             value=np.array([], float), discount=np.array([], float),
-             offer_contact=np.array([], int), induced=np.array([], bool))  # no-op
-    t.append(time=np.array([1.5]), consumer=np.array([7]), category=np.array([2]),
-             value=np.array([5.0]), discount=np.array([0.2]), offer_contact=np.array([9]),
-             induced=np.array([False]))
+    t.append(
+        time=np.array([0.5, 0.7]),
+        consumer=np.array([1, 2]),
+        category=np.array([0, 3]),
+        value=np.array([10.0, 20.0]),
+        discount=0.0,
+        offer_contact=-1,
+        induced=np.array([False, True]),
+    )
+    t.append(
+        time=np.array([], float),
+        consumer=np.array([], int),
+        category=np.array([], int),
+        value=np.array([], float),
+        discount=np.array([], float),
+        offer_contact=np.array([], int),
+        induced=np.array([], bool),
+    )  # no-op
+    t.append(
+        time=np.array([1.5]),
+        consumer=np.array([7]),
+        category=np.array([2]),
+        value=np.array([5.0]),
+        discount=np.array([0.2]),
+        offer_contact=np.array([9]),
+        induced=np.array([False]),
+    )
     assert len(t) == 3
     f = t.frame()
     assert f["consumer"].tolist() == [1, 2, 7]
@@ -86,15 +110,20 @@ def test_append_casts_broadcasts_scalars_and_concatenates() -> None:
     for col, dtype in PURCHASE_SCHEMA.items():
         assert f[col].dtype == np.dtype(dtype), col
     # The cached frame is refreshed by a later append.
-    t.append(time=np.array([2.0]), consumer=np.array([8]), category=np.array([1]),
-             value=np.array([1.0]), discount=np.array([0.0]), offer_contact=np.array([-1]),
-             induced=np.array([False]))
+    t.append(
+        time=np.array([2.0]),
+        consumer=np.array([8]),
+        category=np.array([1]),
+        value=np.array([1.0]),
+        discount=np.array([0.0]),
+        offer_contact=np.array([-1]),
+        induced=np.array([False]),
+    )
     assert len(t.frame()) == 4
 
 
 def test_market_ledger_is_consistent(make_cfg, run_market, deep_blast) -> None:
-    m = run_market(make_cfg(n=3000, days=10), 42, deep_blast(days=(1.0, 2.0),
-                                                           holdout_share=0.2))
+    m = run_market(make_cfg(n=3000, days=10), 42, deep_blast(days=(1.0, 2.0), holdout_share=0.2))
     c = m.ledger.contacts.frame()
     assert list(c.columns) == list(CONTACT_SCHEMA)
     assert (c["contact_id"].to_numpy() == np.arange(len(c))).all()

@@ -72,8 +72,7 @@ def test_fatigue_halves_after_its_half_life(make_cfg) -> None:
     assert f1[0] > 0 and np.all(f1 == f1[0])  # one increment, the same for everyone
     np.testing.assert_allclose(m.state.fatigue_at(who, t0 + h, h), f1 / 2, rtol=1e-6)
     np.testing.assert_allclose(m.state.fatigue_at(who, t0 + 2 * h, h), f1 / 4, rtol=1e-6)
-    np.testing.assert_allclose(m.state.fatigue_at(who, t0 + 0.5 * h, h), f1 * 2 ** -0.5,
-                               rtol=1e-6)
+    np.testing.assert_allclose(m.state.fatigue_at(who, t0 + 0.5 * h, h), f1 * 2**-0.5, rtol=1e-6)
     # A second contact one half-life later stacks on the decayed value: F1/2 + F1.
     m.env.run(until=t0 + h)
     m.contact(who, channel=EMAIL)
@@ -99,15 +98,18 @@ def test_backlash_probability_closed_form() -> None:
     assert backlash_probability(cfg, np.array([0.0], f32), np.array([1.0], f32))[0] == 0.0
 
 
-positive = st.floats(min_value=2.0**-14, max_value=2.0**14, allow_nan=False, allow_infinity=False,
-                     width=32)
+positive = st.floats(
+    min_value=2.0**-14, max_value=2.0**14, allow_nan=False, allow_infinity=False, width=32
+)
 
 
 @settings(max_examples=300, deadline=None)
-@given(intr=positive, thr_a=positive, thr_b=positive,
-       softness=st.floats(min_value=0.01, max_value=2.0))
-def test_higher_threshold_never_raises_backlash(intr: float, thr_a: float, thr_b: float,
-                                                softness: float) -> None:
+@given(
+    intr=positive, thr_a=positive, thr_b=positive, softness=st.floats(min_value=0.01, max_value=2.0)
+)
+def test_higher_threshold_never_raises_backlash(
+    intr: float, thr_a: float, thr_b: float, softness: float
+) -> None:
     """Property: p(I, θ) is non-increasing in θ (float32 rounding tolerance 1e-6) and
     non-decreasing in I."""
     cfg = MarketConfig()
@@ -126,13 +128,21 @@ def test_tolerant_copy_of_the_market_never_has_more_backlash(make_cfg) -> None:
     cfg = make_cfg(n=8000, days=10)
     base = Market(cfg, 12)
     tolerant_pop = dataclasses.replace(
-        base.pop, creepiness_threshold=base.pop.creepiness_threshold * f32(10.0))
+        base.pop, creepiness_threshold=base.pop.creepiness_threshold * f32(10.0)
+    )
     tolerant = Market(cfg, 12, population=tolerant_pop)
     results = []
     for m in (base, tolerant):
         m.env.run(until=3.4)
-        results.append(m.contact(np.arange(cfg.n_consumers), channel=PHONE, category=1,
-                                 depth=1.0, data_kinds=ALL_KINDS))
+        results.append(
+            m.contact(
+                np.arange(cfg.n_consumers),
+                channel=PHONE,
+                category=1,
+                depth=1.0,
+                data_kinds=ALL_KINDS,
+            )
+        )
     r0, r1 = results
     np.testing.assert_array_equal(r0.status, r1.status)
     assert r0.backlash.sum() > 100  # the batch is creepy enough to test anything
@@ -145,17 +155,29 @@ unit = st.floats(min_value=0.0, max_value=1.0, width=32)
 
 
 @settings(max_examples=200, deadline=None)
-@given(d1=unit, d2=unit, f1=st.floats(0.0, 20.0, width=32), f2=st.floats(0.0, 20.0, width=32),
-       kinds=st.integers(0, 7), channel=st.integers(0, len(CHANNELS) - 1))
-def test_intrusiveness_is_monotone_in_depth_and_fatigue(d1: float, d2: float, f1: float,
-                                                        f2: float, kinds: int,
-                                                        channel: int) -> None:
+@given(
+    d1=unit,
+    d2=unit,
+    f1=st.floats(0.0, 20.0, width=32),
+    f2=st.floats(0.0, 20.0, width=32),
+    kinds=st.integers(0, 7),
+    channel=st.integers(0, len(CHANNELS) - 1),
+)
+def test_intrusiveness_is_monotone_in_depth_and_fatigue(
+    d1: float, d2: float, f1: float, f2: float, kinds: int, channel: int
+) -> None:
     """Property: I is non-decreasing in depth and in fatigue (relative tolerance 1e-6)."""
     cfg = MarketConfig()
     chan = ChannelArrays.from_config(cfg)
     (d_lo, d_hi), (f_lo, f_hi) = sorted((d1, d2)), sorted((f1, f2))
-    i = intrusiveness(cfg, chan, np.full(2, channel), np.array([d_lo, d_hi], f32),
-                      np.full(2, kinds, np.uint8), np.array([f_lo, f_hi], f32))
+    i = intrusiveness(
+        cfg,
+        chan,
+        np.full(2, channel),
+        np.array([d_lo, d_hi], f32),
+        np.full(2, kinds, np.uint8),
+        np.array([f_lo, f_hi], f32),
+    )
     assert i[0] >= 0 and i[0] <= i[1] * (1 + 1e-6)
 
 
@@ -164,8 +186,16 @@ def test_intrusiveness_grows_with_depth_sensitivity_intimacy_and_frequency() -> 
     chan = ChannelArrays.from_config(cfg)
 
     def intr(channel: int, depth: float, kinds: int, fatigue: float = 0.0) -> float:
-        return float(intrusiveness(cfg, chan, np.array([channel]), np.array([depth], f32),
-                                   np.array([kinds], np.uint8), np.array([fatigue], f32))[0])
+        return float(
+            intrusiveness(
+                cfg,
+                chan,
+                np.array([channel]),
+                np.array([depth], f32),
+                np.array([kinds], np.uint8),
+                np.array([fatigue], f32),
+            )[0]
+        )
 
     ambient = kinds_mask(["ambient"])
     depths = [intr(EMAIL, d, ambient) for d in (0.0, 0.25, 0.5, 1.0)]
@@ -179,8 +209,11 @@ def test_intrusiveness_grows_with_depth_sensitivity_intimacy_and_frequency() -> 
     assert intr(PHONE, 0.5, ambient, fatigue=3.0) > intr(PHONE, 0.5, ambient, fatigue=0.0)
     # Closed form I = ι(I0 + p·σ)(1 + f F).
     cr = cfg.creepiness
-    expect = (cfg.channels["sms"].intimacy * (cr.generic_intrusiveness
-              + 0.5 * cfg.consent.sensitivity["explicit"]) * (1 + cr.frequency_weight * 2.0))
+    expect = (
+        cfg.channels["sms"].intimacy
+        * (cr.generic_intrusiveness + 0.5 * cfg.consent.sensitivity["explicit"])
+        * (1 + cr.frequency_weight * 2.0)
+    )
     assert intr(SMS, 0.5, kinds_mask(["explicit"]), 2.0) == pytest.approx(expect, rel=1e-6)
     # Without personalisation the data kinds do not matter.
     assert intr(EMAIL, 0.0, ALL_KINDS) == intr(EMAIL, 0.0, 0)
@@ -212,11 +245,12 @@ def test_backlash_hits_attitude_opts_out_and_cancels_persuasion(make_cfg) -> Non
     assert m.state.opted_out.sum() == res.opted_out.sum()
     assert (res.persuasion[res.backlash] == 0).all()
     assert (res.persuasion[~res.backlash] > 0).all()
-    assert (m.state.penalty_end[bad] == pytest.approx(m.now + cfg.response.window_days))
+    assert m.state.penalty_end[bad] == pytest.approx(m.now + cfg.response.window_days)
     assert (m.state.penalty_end[good] == NEVER).all()
     optouts = m.ledger.optouts.frame()
-    np.testing.assert_array_equal(np.sort(optouts["consumer"].to_numpy()),
-                                  np.sort(who[res.opted_out]))
+    np.testing.assert_array_equal(
+        np.sort(optouts["consumer"].to_numpy()), np.sort(who[res.opted_out])
+    )
     assert (optouts["channel"] == PHONE).all()
 
 
@@ -236,8 +270,9 @@ def test_backlash_makes_sleeping_dogs(make_cfg, deep_blast) -> None:
 # --------------------------------------------------------------------------- delivery
 
 
-def test_opted_out_consumers_never_receive_a_contact_on_that_channel(make_cfg, run_market,
-                                                                     deep_blast) -> None:
+def test_opted_out_consumers_never_receive_a_contact_on_that_channel(
+    make_cfg, run_market, deep_blast
+) -> None:
     cfg = make_cfg(n=6000, days=12)
     blast = deep_blast(days=(1.0, 2.0, 2.5, 4.0, 6.0))
     m = run_market(cfg, 15, blast)
@@ -255,8 +290,9 @@ def test_opted_out_consumers_never_receive_a_contact_on_that_channel(make_cfg, r
     assert m.state.opted_out[flagged["consumer"], flagged["channel"]].all()
     # The marketer's address columns show the opt-out.
     reach_phone = m.features()["reach_phone"].to_numpy()
-    np.testing.assert_array_equal(reach_phone == 1,
-                                  m.pop.reachable[:, PHONE] & ~m.state.opted_out[:, PHONE])
+    np.testing.assert_array_equal(
+        reach_phone == 1, m.pop.reachable[:, PHONE] & ~m.state.opted_out[:, PHONE]
+    )
     # Another channel is still open to them.
     outs = o["consumer"].unique()
     r = m.contact(outs, channel=EMAIL)
@@ -270,8 +306,9 @@ def test_campaigns_do_not_address_opted_out_consumers(make_cfg, deep_blast) -> N
     cfg = make_cfg(n=6000, days=12)
     m = Market(cfg, 26)
     deep_blast(days=(1.0,), channel=EMAIL).start(m)
-    sc = build_strategy_config({"name": "mass", "channel": "email", "start_day": 2.0,
-                                "end_day": 12.0, "every_days": 3.0})
+    sc = build_strategy_config(
+        {"name": "mass", "channel": "email", "start_day": 2.0, "end_day": 12.0, "every_days": 3.0}
+    )
     make_strategy(sc, 26).start(m)
     m.run()
     c = m.ledger.contacts.frame()
@@ -303,8 +340,15 @@ def test_holdout_rows_are_never_delivered_and_touch_nothing(make_cfg, get_state_
     before = copy.deepcopy(get_state_arrays(m.state))
     everyone = np.arange(cfg.n_consumers)
     hold = (everyone % 3) == 0
-    res = m.contact(everyone, channel=PHONE, category=0, discount=0.2, depth=1.0,
-                    data_kinds=ALL_KINDS, holdout=hold)
+    res = m.contact(
+        everyone,
+        channel=PHONE,
+        category=0,
+        discount=0.2,
+        depth=1.0,
+        data_kinds=ALL_KINDS,
+        holdout=hold,
+    )
     assert (res.status[hold] == HOLDOUT).all()
     assert (res.status[~hold] != HOLDOUT).all()
     assert not res.backlash[hold].any() and (res.persuasion[hold] == 0).all()
@@ -333,12 +377,30 @@ def test_contact_rejects_bad_batches(make_cfg) -> None:
 # --------------------------------------------------------------------------- persuasion
 
 
-def _persuasion(m: Market, st_: Any, idx: np.ndarray, *, category: np.ndarray | int = -1,
-                discount: float = 0.0, depth: float = 0.0, channel: int = EMAIL) -> np.ndarray:
+def _persuasion(
+    m: Market,
+    st_: Any,
+    idx: np.ndarray,
+    *,
+    category: np.ndarray | int = -1,
+    discount: float = 0.0,
+    depth: float = 0.0,
+    channel: int = EMAIL,
+) -> np.ndarray:
     n = idx.size
-    return persuasion(m.cfg, m.pop, st_, m.channels, idx, np.full(n, channel, np.int8),
-                      np.broadcast_to(np.asarray(category, np.int16), (n,)).copy(),
-                      np.full(n, discount, f32), np.full(n, depth, f32), np.zeros(n, f32), 0.4)
+    return persuasion(
+        m.cfg,
+        m.pop,
+        st_,
+        m.channels,
+        idx,
+        np.full(n, channel, np.int8),
+        np.broadcast_to(np.asarray(category, np.int16), (n,)).copy(),
+        np.full(n, discount, f32),
+        np.full(n, depth, f32),
+        np.zeros(n, f32),
+        0.4,
+    )
 
 
 def test_persuasion_rises_with_relevance_discount_awareness_and_depth(make_cfg) -> None:
@@ -371,8 +433,9 @@ def test_persuasion_rises_with_relevance_discount_awareness_and_depth(make_cfg) 
     a_low = _persuasion(m, low, idx, category=fav)
     a_high = _persuasion(m, high, idx, category=fav)
     w0 = cfg.response.awareness_floor
-    np.testing.assert_allclose(a_high / a_low, (w0 + (1 - w0) * 0.9) / (w0 + (1 - w0) * 0.1),
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        a_high / a_low, (w0 + (1 - w0) * 0.9) / (w0 + (1 - w0) * 0.1), rtol=1e-5
+    )
     # Generic messages use demand-weighted awareness, which also rises.
     assert (_persuasion(m, high, idx) > _persuasion(m, low, idx)).all()
 
@@ -442,8 +505,9 @@ def test_backlash_distrust_lowers_attitude_only_in_that_tribe(make_cfg) -> None:
     spread(cfg, pop, s_none, none, 1.0, slices)
     in_tribe = pop.tribe == t_bad
     drop = s_none.attitude - s_bad.attitude
-    np.testing.assert_allclose(drop[in_tribe],
-                               cfg.awareness.distrust_gain * 25 / pop.tribe_sizes[t_bad], rtol=1e-5)
+    np.testing.assert_allclose(
+        drop[in_tribe], cfg.awareness.distrust_gain * 25 / pop.tribe_sizes[t_bad], rtol=1e-5
+    )
     assert np.all(drop[~in_tribe] == 0)
     # Mean reversion of attitude with half-life h_A.
     decay = 2 ** (-1.0 / cfg.response.attitude_half_life_days)
@@ -472,12 +536,23 @@ def test_backlash_in_the_market_spreads_distrust_in_the_tribe(make_cfg) -> None:
 def test_awareness_stays_in_unit_interval_under_stress(make_cfg) -> None:
     """Huge word of mouth, awareness gains of 1 and daily mass contacts on every channel."""
     channels = {ch: ChannelConfig(reach=1.0, awareness_gain=1.0) for ch in CHANNELS}
-    cfg = make_cfg(n=3000, days=25, channels=channels,
-                   awareness=AwarenessConfig(wom_gain=1e4, decay=0.01, floor=0.0))
+    cfg = make_cfg(
+        n=3000,
+        days=25,
+        channels=channels,
+        awareness=AwarenessConfig(wom_gain=1e4, decay=0.01, floor=0.0),
+    )
     m = Market(cfg, 22)
     for ch in ("email", "sms"):
-        sc = build_strategy_config({"name": "mass", "channel": ch, "every_days": 1.0,
-                                    "end_day": 25, "category": "shoes" if ch == "sms" else ""})
+        sc = build_strategy_config(
+            {
+                "name": "mass",
+                "channel": ch,
+                "every_days": 1.0,
+                "end_day": 25,
+                "category": "shoes" if ch == "sms" else "",
+            }
+        )
         make_strategy(sc, 22).start(m)
     seen: list[tuple[float, float]] = []
 
@@ -539,12 +614,41 @@ def test_organic_purchases_follow_the_hazard_step_by_step(make_cfg) -> None:
 
 # --------------------------------------------------------------------------- observation
 
-LATENT = ("utility", "share", "threshold", "creep", "base_rate", "awareness", "attitude",
-          "fatigue", "persuasion", "induced", "sensitivity", "lifecycle", "active_hour", "boost")
-OBSERVED_PREFIXES = ("frequency", "monetary", "recency_days", "tenure_days", "contacts_received",
-                     "days_since_contact", "reach_", "browse_", "bought_", "session_hour",
-                     "days_since_browse", "days_since_abandon", "likes_", "declared_tribe",
-                     "store_visits", "days_since_ping", "open_rate_")
+LATENT = (
+    "utility",
+    "share",
+    "threshold",
+    "creep",
+    "base_rate",
+    "awareness",
+    "attitude",
+    "fatigue",
+    "persuasion",
+    "induced",
+    "sensitivity",
+    "lifecycle",
+    "active_hour",
+    "boost",
+)
+OBSERVED_PREFIXES = (
+    "frequency",
+    "monetary",
+    "recency_days",
+    "tenure_days",
+    "contacts_received",
+    "days_since_contact",
+    "reach_",
+    "browse_",
+    "bought_",
+    "session_hour",
+    "days_since_browse",
+    "days_since_abandon",
+    "likes_",
+    "declared_tribe",
+    "store_visits",
+    "days_since_ping",
+    "open_rate_",
+)
 
 
 def test_features_expose_no_latent_columns_and_respect_consent(make_cfg, run_market) -> None:
@@ -568,8 +672,10 @@ def test_features_expose_no_latent_columns_and_respect_consent(make_cfg, run_mar
         assert np.isnan(block[~consent[:, j]]).all(), DATA_KINDS[j]
     # Counts are always known for consenting consumers (zero if nothing happened).
     counts = [f"browse_{c}" for c in cats] + [f"bought_{c}" for c in cats] + explicit
-    ok = consent[:, 0][:, None] & np.isin(counts, implicit)[None, :] | \
-        consent[:, 1][:, None] & np.isin(counts, explicit)[None, :]
+    ok = (
+        consent[:, 0][:, None] & np.isin(counts, implicit)[None, :]
+        | consent[:, 1][:, None] & np.isin(counts, explicit)[None, :]
+    )
     assert not np.isnan(f[counts].to_numpy()[ok]).any()
     assert not np.isnan(f["store_visits"].to_numpy()[consent[:, 2]]).any()
     tribe = f["declared_tribe"].to_numpy()

@@ -76,8 +76,12 @@ def test_tribe_explains_the_configured_variance_share(rho: float, seed: int) -> 
     """Between-tribe / total utility variance within 0.05 of ρ.  With 100 tribes x 16
     categories the sampling sd of the ratio is about ρ(1-ρ)·sqrt(2/1600) ≈ 0.01, so 0.05
     is a ~5 sd tolerance (seeds 0-2, n = 20000, near-equal tribe sizes)."""
-    pop = population(n=20000, seed=seed, n_categories=16,
-                     tribes=TribeConfig(n=100, size_concentration=50.0, variance_share=rho))
+    pop = population(
+        n=20000,
+        seed=seed,
+        n_categories=16,
+        tribes=TribeConfig(n=100, size_concentration=50.0, variance_share=rho),
+    )
     assert abs(tribe_variance_share(pop) - rho) < 0.05
 
 
@@ -105,13 +109,15 @@ def test_consent_rates_match_config_without_tribe_privacy_effect() -> None:
 
 @pytest.mark.parametrize("median", [0.6, 2.5])
 def test_consent_rates_without_tribe_effect_do_not_depend_on_threshold_median(
-        median: float) -> None:
+    median: float,
+) -> None:
     """tribe_sd = 0 means no tribe differs in privacy tolerance, so consent must be
     Bernoulli(share) whatever the threshold median (n = 20000, seed 5, tolerance 0.015 as
     above).  The population standardises the tribe's log threshold by max(tribe_sd, 1e-9),
     which turns float32 rounding of log(median) into a logit shift of order ±10."""
-    pop = population(n=20000, seed=5,
-                     creepiness=CreepinessConfig(tribe_sd=0.0, threshold_median=median))
+    pop = population(
+        n=20000, seed=5, creepiness=CreepinessConfig(tribe_sd=0.0, threshold_median=median)
+    )
     shares = MarketConfig().consent.share
     for j, kind in enumerate(DATA_KINDS):
         assert abs(pop.consent[:, j].mean() - shares[kind]) < 0.015, (kind, pop.consent.mean(0))
@@ -135,8 +141,12 @@ def test_consent_rates_match_their_tribe_adjusted_expectation() -> None:
 def test_privacy_tolerant_tribes_consent_more() -> None:
     """Tribes with higher thresholds consent more: rank correlation across 40 tribes of the
     tribe log threshold and the tribe's explicit-consent rate > 0.6 (seed 7)."""
-    pop = population(n=20000, seed=7, tribes=TribeConfig(n=40, size_concentration=50.0),
-                     creepiness=CreepinessConfig(tribe_sd=1.0))
+    pop = population(
+        n=20000,
+        seed=7,
+        tribes=TribeConfig(n=40, size_concentration=50.0),
+        creepiness=CreepinessConfig(tribe_sd=1.0),
+    )
     rate = np.array([pop.consent[sl, 1].mean() for sl in pop.tribe_slices()])
     rho = spearmanr(pop.tribe_log_threshold, rate).statistic
     assert rho > 0.6
@@ -163,8 +173,9 @@ def test_scalar_traits_match_their_distributions() -> None:
     basket mean ``basket_mean`` (5 %), thresholds log-normal with median
     ``threshold_median`` and log-sd ``individual_sd`` when tribe_sd = 0 (tolerance 0.03),
     active hours in [0, 24), new customers with tenure below ``new_days``."""
-    cfg = MarketConfig(n_consumers=20000, creepiness=CreepinessConfig(tribe_sd=0.0,
-                                                                      threshold_median=2.0))
+    cfg = MarketConfig(
+        n_consumers=20000, creepiness=CreepinessConfig(tribe_sd=0.0, threshold_median=2.0)
+    )
     pop = synthesize(cfg, Streams(9))
     assert abs(pop.base_rate.mean() / cfg.purchase.base_rate - 1.0) < 0.05
     assert abs(pop.basket_mean.mean() / cfg.purchase.basket_mean - 1.0) < 0.05

@@ -46,8 +46,16 @@ def test_same_seed_is_bit_identical(make_cfg, run_market, deep_blast, get_state_
 
 def test_same_seed_mass_campaign_is_bit_identical(make_cfg, run_market, get_state_arrays) -> None:
     cfg = make_cfg(n=4000, days=20)
-    sc = build_strategy_config({"name": "mass", "channel": "email", "end_day": 15,
-                                "every_days": 4.0, "discount": 0.1, "category": "shoes"})
+    sc = build_strategy_config(
+        {
+            "name": "mass",
+            "channel": "email",
+            "end_day": 15,
+            "every_days": 4.0,
+            "discount": 0.1,
+            "category": "shoes",
+        }
+    )
     a = run_market(cfg, 5, make_strategy(sc, 5))
     b = run_market(cfg, 5, make_strategy(sc, 5))
     assert len(a.ledger.contacts) > 0
@@ -72,8 +80,9 @@ def test_different_seeds_differ(make_cfg, run_market) -> None:
         pytest.param({"name": "none"}, id="none"),
     ],
 )
-def test_campaign_that_sends_nothing_is_the_baseline(make_cfg, run_market, get_state_arrays,
-                                                     strategy) -> None:
+def test_campaign_that_sends_nothing_is_the_baseline(
+    make_cfg, run_market, get_state_arrays, strategy
+) -> None:
     cfg = make_cfg(n=4000, days=20)
     sc = build_strategy_config(strategy)
     with_empty = run_market(cfg, 3, make_strategy(sc, 3))
@@ -84,8 +93,9 @@ def test_campaign_that_sends_nothing_is_the_baseline(make_cfg, run_market, get_s
     assert isinstance(make_strategy(build_strategy_config({"name": "none"}), 0), NoCampaign)
 
 
-def test_holdout_only_campaign_is_the_baseline(make_cfg, run_market, deep_blast,
-                                               get_state_arrays) -> None:
+def test_holdout_only_campaign_is_the_baseline(
+    make_cfg, run_market, deep_blast, get_state_arrays
+) -> None:
     """Contacts recorded as holdout touch nobody: purchases, opt-outs and state are those of
     the world without a campaign; only the contact table holds the ghost rows."""
     cfg = make_cfg(n=4000, days=15)
@@ -96,8 +106,11 @@ def test_holdout_only_campaign_is_the_baseline(make_cfg, run_market, deep_blast,
     assert (contacts["status"] == 1).all()
     assert not contacts["backlash"].any()
     for name in ("purchases", "optouts"):
-        pd.testing.assert_frame_equal(ghost.ledger.tables()[name].frame(),
-                                      base.ledger.tables()[name].frame(), check_exact=True)
+        pd.testing.assert_frame_equal(
+            ghost.ledger.tables()[name].frame(),
+            base.ledger.tables()[name].frame(),
+            check_exact=True,
+        )
     assert_states_equal(ghost, base, get_state_arrays)
 
 
@@ -110,8 +123,9 @@ def test_response_uniform_does_not_depend_on_the_batch(make_cfg) -> None:
     for m in (everyone, few):
         m.env.run(until=2.4)
     subset = np.arange(5, 3000, 7)
-    r_all = everyone.contact(np.arange(cfg.n_consumers), channel=PHONE, category=0, depth=1.0,
-                             data_kinds=7)
+    r_all = everyone.contact(
+        np.arange(cfg.n_consumers), channel=PHONE, category=0, depth=1.0, data_kinds=7
+    )
     r_few = few.contact(subset[::-1], channel=PHONE, category=0, depth=1.0, data_kinds=7)
     assert r_all.backlash.sum() > 0
     order = np.argsort(r_few.consumer)
@@ -135,8 +149,10 @@ def test_streams_are_pure_functions_of_their_key() -> None:
     assert not np.array_equal(a, Streams(43).uniform(Purpose.PURCHASE, 1000, 3))
     assert not np.array_equal(a, s.uniform(Purpose.BROWSE, 1000, 3))
     assert not np.array_equal(a, s.uniform(Purpose.PURCHASE, 1000, 4))
-    assert not np.array_equal(s.uniform(Purpose.RESPONSE_BACKLASH, 100, 3, 0),
-                              s.uniform(Purpose.RESPONSE_BACKLASH, 100, 3, 1))
+    assert not np.array_equal(
+        s.uniform(Purpose.RESPONSE_BACKLASH, 100, 3, 0),
+        s.uniform(Purpose.RESPONSE_BACKLASH, 100, 3, 1),
+    )
     assert s.child_seed(Purpose.PILOT, 1) == Streams(42).child_seed(Purpose.PILOT, 1)
     assert s.child_seed(Purpose.PILOT, 1) != s.child_seed(Purpose.PILOT, 2)
 

@@ -17,8 +17,9 @@ from sim.truth import GroundTruth, outcomes, twin_worlds
 EMAIL = CHANNELS.index("email")
 
 
-def mass_truth(cfg: MarketConfig, seed: int, window: tuple[float, float] | None = None,
-               **strategy) -> GroundTruth:
+def mass_truth(
+    cfg: MarketConfig, seed: int, window: tuple[float, float] | None = None, **strategy
+) -> GroundTruth:
     sc = build_strategy_config({"name": "mass", "channel": "email", **strategy})
     return twin_worlds(cfg, seed, lambda: make_strategy(sc, seed), window=window)
 
@@ -33,8 +34,9 @@ def mass_gt() -> GroundTruth:
 def creepy_gt(deep_blast) -> GroundTruth:
     """A deeply personalised phone blast with a 30 % holdout: backlash, opt-outs and
     distrust by word of mouth, i.e. real spillover."""
-    cfg = MarketConfig(n_consumers=10000, horizon_days=20,
-                       creepiness=CreepinessConfig(threshold_median=1.0))
+    cfg = MarketConfig(
+        n_consumers=10000, horizon_days=20, creepiness=CreepinessConfig(threshold_median=1.0)
+    )
     return twin_worlds(cfg, 32, lambda: deep_blast(days=(1.0, 4.0), holdout_share=0.3))
 
 
@@ -64,8 +66,9 @@ def test_total_is_direct_plus_spillover(which: str, request) -> None:
     np.testing.assert_array_equal(t.conversions, d.conversions + s.conversions)
     np.testing.assert_array_equal(t.converted, d.converted + s.converted)
     np.testing.assert_allclose(t.revenue, d.revenue + s.revenue, rtol=0, atol=1e-9)
-    np.testing.assert_allclose(t.discount_cost, d.discount_cost + s.discount_cost, rtol=0,
-                               atol=1e-9)
+    np.testing.assert_allclose(
+        t.discount_cost, d.discount_cost + s.discount_cost, rtol=0, atol=1e-9
+    )
     # And the definitions hold against the three worlds' ledgers.
     n = gt.observed.pop.n
     y1 = outcomes(gt.observed.ledger, n, *gt.window).conversions
@@ -94,8 +97,10 @@ def test_direct_world_replays_the_same_contacts(creepy_gt: GroundTruth) -> None:
     for col in a.columns:
         if col != "persuasion":
             np.testing.assert_array_equal(a[col].to_numpy(), b[col].to_numpy(), err_msg=col)
-    np.testing.assert_array_equal(creepy_gt.observed.ledger.optouts.frame().to_numpy(),
-                                  creepy_gt.direct_world.ledger.optouts.frame().to_numpy())
+    np.testing.assert_array_equal(
+        creepy_gt.observed.ledger.optouts.frame().to_numpy(),
+        creepy_gt.direct_world.ledger.optouts.frame().to_numpy(),
+    )
 
 
 SEEDS = (0, 1, 2, 3, 4)
@@ -127,8 +132,9 @@ def _single_wave(cfg: MarketConfig, seed: int) -> tuple[float, float, np.ndarray
     The closed form is taken in the no-campaign world at the send time (the same state the
     campaign meets); the realised effect is the twin worlds' direct effect on having
     converted in steps 0-7 (the 7-day window plus the day it starts in)."""
-    sc = build_strategy_config({"name": "mass", "channel": "email", "end_day": 1.0,
-                                "holdout_share": 0.1})
+    sc = build_strategy_config(
+        {"name": "mass", "channel": "email", "end_day": 1.0, "holdout_share": 0.1}
+    )
     t_send = sc.send_hour / 24.0
     before = Market(cfg, seed)
     before.env.run(until=t_send)
@@ -139,8 +145,7 @@ def _single_wave(cfg: MarketConfig, seed: int) -> tuple[float, float, np.ndarray
     eu = before.expected_uplift(who, EMAIL, at=t_send)
     # The closed form's persuasion is exactly what the contact applied (same state, time).
     hit = ~sent["backlash"].to_numpy()
-    np.testing.assert_allclose(eu["persuasion"][hit], sent["persuasion"].to_numpy()[hit],
-                               rtol=1e-6)
+    np.testing.assert_allclose(eu["persuasion"][hit], sent["persuasion"].to_numpy()[hit], rtol=1e-6)
     return float(eu["uplift"].mean()), float(gt.direct.converted[who].mean()), eu["uplift"]
 
 

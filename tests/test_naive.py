@@ -50,7 +50,8 @@ def test_organic_purchase_rate_agrees_with_engine() -> None:
     assert rate_engine > 0 and rate_naive > 0
     assert abs(z) < Z_TOLERANCE, (
         f"organic purchase rate: engine {rate_engine:.5f}, naive {rate_naive:.5f} "
-        f"per consumer-day (z = {z:.2f})")
+        f"per consumer-day (z = {z:.2f})"
+    )
     # no campaign: nothing is induced
     assert not any(p.induced for p in naive.purchases)
 
@@ -66,13 +67,15 @@ def test_purchase_rate_with_mass_campaign_agrees_with_engine() -> None:
     z, rate_engine, rate_naive = _paired_z(engine, naive)
     assert abs(z) < Z_TOLERANCE, (
         f"purchase rate with a weekly mass e-mail: engine {rate_engine:.5f}, "
-        f"naive {rate_naive:.5f} per consumer-day (z = {z:.2f})")
+        f"naive {rate_naive:.5f} per consumer-day (z = {z:.2f})"
+    )
     assert any(p.induced for p in naive.purchases)
 
 
 @pytest.mark.parametrize("threshold_median", [1.0, 0.02])
 def test_mass_wave_delivers_to_every_reachable_non_holdout_consumer(
-        threshold_median: float) -> None:
+    threshold_median: float,
+) -> None:
     # threshold 0.02: generic e-mails are creepy, so backlash opts consumers out between waves.
     cfg = MarketConfig(n_consumers=3000, horizon_days=22)
     cfg.creepiness.threshold_median = threshold_median
@@ -84,8 +87,10 @@ def test_mass_wave_delivers_to_every_reachable_non_holdout_consumer(
     for w, day in enumerate((0.0, 7.0, 14.0, 21.0)):
         send = day + mass.cfg.send_hour / 24.0
         naive.env.run(until=send - 1e-6)
-        expected = sum(c.reachable[ch] and not c.opted_out[ch] and not mass.holdout[c.i]
-                       for c in naive.consumers)
+        expected = sum(
+            c.reachable[ch] and not c.opted_out[ch] and not mass.holdout[c.i]
+            for c in naive.consumers
+        )
         naive.env.run(until=send + 1e-6)
         log = mass.waves[w]
         assert log.time == pytest.approx(send)
@@ -108,8 +113,9 @@ def test_naive_is_reproducible_and_uses_no_global_state() -> None:
     NaiveMass(_mass_cfg(10.0), seed=11).start(b)
     np.random.seed(12345)  # noqa: NPY002
     b.run()
-    assert [(p.consumer, p.time, p.category) for p in a.purchases] == \
-        [(p.consumer, p.time, p.category) for p in b.purchases]
+    assert [(p.consumer, p.time, p.category) for p in a.purchases] == [
+        (p.consumer, p.time, p.category) for p in b.purchases
+    ]
 
 
 def test_draw_category_follows_weights() -> None:

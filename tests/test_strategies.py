@@ -31,22 +31,37 @@ from sim.strategies import build_strategy_config, make_strategy
 from sim.strategies.hybrid import Hybrid
 from tests.facts import CONF, compose_run, run
 
-SMALL: dict[str, Any] = {"market.n_consumers": 3000, "market.horizon_days": 40,
-                         "strategy.end_day": 30}
+SMALL: dict[str, Any] = {
+    "market.n_consumers": 3000,
+    "market.horizon_days": 40,
+    "strategy.end_day": 30,
+}
 # Modular content (30 per variant instead of 300) for the tests of controls, accounting
 # and measurement: none of them depends on the price of content, but a one-to-one scorer
 # that (rightly) weighed variant costs would hardly contact anyone in a 3,000-consumer
 # market at 300 per variant, and these tests need contacts to bite on.
 WORLD: dict[str, Any] = {**SMALL, "economics.content_cost_per_variant": 30.0}
-STRATEGIES = ("mass", "segmented", "triggered", "contextual", "one_to_one",
-              "one_to_one_propensity", "hybrid")
+STRATEGIES = (
+    "mass",
+    "segmented",
+    "triggered",
+    "contextual",
+    "one_to_one",
+    "one_to_one_propensity",
+    "hybrid",
+)
 CREEPY = {"market.creepiness.threshold_median": 0.05}  # backlash and opt-outs everywhere
 
 # A few cheap hypothesis examples: no shrinking (each example is a whole simulation),
 # derandomised and without an example database.
-FEW = settings(max_examples=3, deadline=None, derandomize=True, database=None,
-               phases=(Phase.explicit, Phase.generate),
-               suppress_health_check=list(HealthCheck))
+FEW = settings(
+    max_examples=3,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    phases=(Phase.explicit, Phase.generate),
+    suppress_health_check=list(HealthCheck),
+)
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -79,9 +94,12 @@ def delivered(ledger: Ledger) -> pd.DataFrame:
 def variable_spend(econ: EconomicsConfig, ledger: Ledger) -> float:
     """Contact cost by channel + personalisation cost x depth, over delivered contacts."""
     d = delivered(ledger)
-    return float((econ.contact_costs()[d["channel"].to_numpy()]
-                  + econ.personalisation_cost_per_contact
-                  * d["depth"].to_numpy(np.float64)).sum())
+    return float(
+        (
+            econ.contact_costs()[d["channel"].to_numpy()]
+            + econ.personalisation_cost_per_contact * d["depth"].to_numpy(np.float64)
+        ).sum()
+    )
 
 
 def campaigns(strat: Any) -> list[Any]:
@@ -173,7 +191,8 @@ def test_frequency_cap_is_never_exceeded(strategy: str, cap: int) -> None:
     assert len(d) > 0
     per_consumer = d["consumer"].value_counts()
     assert per_consumer.max() <= cap, (
-        f"{strategy}: a consumer got {per_consumer.max()} contacts with frequency_cap={cap}")
+        f"{strategy}: a consumer got {per_consumer.max()} contacts with frequency_cap={cap}"
+    )
 
 
 def test_frequency_cap_binds() -> None:
@@ -204,8 +223,9 @@ def test_budget_binds() -> None:
 
 def test_hybrid_controls_bound_the_whole_campaign() -> None:
     """The hybrid's frequency cap and budget bound mass and follow-up *together*."""
-    cfg, market, _ = observed_world("hybrid", 0, **{"++strategy.frequency_cap": 2,
-                                                    "++strategy.budget": 20.0})
+    cfg, market, _ = observed_world(
+        "hybrid", 0, **{"++strategy.frequency_cap": 2, "++strategy.budget": 20.0}
+    )
     d = delivered(market.ledger)
     assert d["consumer"].value_counts().max() <= 2
     assert variable_spend(cfg.economics, market.ledger) <= 20.0 + 1e-6
@@ -224,7 +244,8 @@ def test_oracle_is_not_beaten_by_propensity_at_the_same_budget(seed: int) -> Non
     assert oracle["incremental_profit"]["true"] >= prop["incremental_profit"]["true"], (
         f"seed {seed}: oracle {oracle['incremental_profit']['true']:.0f} < propensity "
         f"{prop['incremental_profit']['true']:.0f} (content: oracle "
-        f"{oracle['cost']['content']:.0f}, propensity {prop['cost']['content']:.0f})")
+        f"{oracle['cost']['content']:.0f}, propensity {prop['cost']['content']:.0f})"
+    )
 
 
 @pytest.mark.parametrize("seed", ORACLE_SEEDS)
@@ -327,15 +348,25 @@ def _assert_finite_metrics(m: dict[str, Any]) -> None:
     json.dumps(m, allow_nan=False)  # the metrics row is valid JSON
 
 
-@pytest.mark.parametrize("overrides", [
-    {"strategy.basis": "tribe", "strategy.k": 50},                       # k > declared tribes
-    {"strategy.basis": "tribe", "strategy.k": 5, "market.tribes.declared_share": 0.0},
-    {"strategy.basis": "kmeans", "strategy.k": 300, "market.n_consumers": 300},   # k = n
-    {"strategy.basis": "kmeans", "strategy.k": 1000, "market.n_consumers": 300},  # k > n
-    {"strategy.basis": "rfm", "strategy.k": 1000, "market.n_consumers": 300},
-    {"strategy.basis": "tribe", "strategy.k": 1000, "market.n_consumers": 300},
-], ids=["tribe_k50", "tribe_none_declared", "kmeans_k_eq_n", "kmeans_k_gt_n", "rfm_k_gt_n",
-        "tribe_k_gt_n"])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"strategy.basis": "tribe", "strategy.k": 50},  # k > declared tribes
+        {"strategy.basis": "tribe", "strategy.k": 5, "market.tribes.declared_share": 0.0},
+        {"strategy.basis": "kmeans", "strategy.k": 300, "market.n_consumers": 300},  # k = n
+        {"strategy.basis": "kmeans", "strategy.k": 1000, "market.n_consumers": 300},  # k > n
+        {"strategy.basis": "rfm", "strategy.k": 1000, "market.n_consumers": 300},
+        {"strategy.basis": "tribe", "strategy.k": 1000, "market.n_consumers": 300},
+    ],
+    ids=[
+        "tribe_k50",
+        "tribe_none_declared",
+        "kmeans_k_eq_n",
+        "kmeans_k_gt_n",
+        "rfm_k_gt_n",
+        "tribe_k_gt_n",
+    ],
+)
 def test_empty_or_singleton_segments_run_with_finite_metrics(overrides: dict[str, Any]) -> None:
     m = run("default", "segmented", 0, **{**SMALL, **overrides})
     _assert_finite_metrics(m)

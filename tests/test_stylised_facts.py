@@ -45,9 +45,15 @@ def test_tribal_fmcg_segments_beat_one_to_one(seed: int) -> None:
     low margin, the best segmented strategy (here RFM cells with an unpersonalised message)
     beats one-to-one even with the oracle, which finds almost nothing worth its data and
     content costs."""
-    segmented = [run("fmcg_tribal", "segmented", seed, **ov)[P]["true"]
-                 for ov in ({"strategy.basis": "tribe"}, {}, {"strategy.k": 8},
-                            {"strategy.basis": "rfm", "strategy.k": 8, "strategy.depth": 0.0})]
+    segmented = [
+        run("fmcg_tribal", "segmented", seed, **ov)[P]["true"]
+        for ov in (
+            {"strategy.basis": "tribe"},
+            {},
+            {"strategy.k": 8},
+            {"strategy.basis": "rfm", "strategy.k": 8, "strategy.depth": 0.0},
+        )
+    ]
     oracle = run("fmcg_tribal", "one_to_one", seed)[P]["true"]
     assert max(segmented) > oracle
 
@@ -59,8 +65,10 @@ def test_one_to_one_wins_with_individual_tastes_and_high_value(preset: str, seed
     the oracle earns more true incremental profit than every other stand-alone strategy
     (the hybrid, whose follow-up *is* oracle one-to-one, is not a competitor here)."""
     oracle = run(preset, "one_to_one", seed)[P]["true"]
-    others = {s: run(preset, s, seed)[P]["true"]
-              for s in ("mass", "segmented", "triggered", "contextual", "one_to_one_propensity")}
+    others = {
+        s: run(preset, s, seed)[P]["true"]
+        for s in ("mass", "segmented", "triggered", "contextual", "one_to_one_propensity")
+    }
     others["segmented_k8"] = run(preset, "segmented", seed, **{"strategy.k": 8})[P]["true"]
     assert all(oracle > v for v in others.values()), others
 

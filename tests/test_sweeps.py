@@ -35,8 +35,12 @@ CONF = ROOT / "conf"
 EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
 
 #: A 6-job sweep on a tiny market (segmented, k x seed).
-TINY = ["strategy=segmented", "market.n_consumers=600", "market.horizon_days=20",
-        "strategy.end_day=20"]
+TINY = [
+    "strategy=segmented",
+    "market.n_consumers=600",
+    "market.horizon_days=20",
+    "strategy.end_day=20",
+]
 SWEEP = [*TINY, "strategy.k=1,4,16", "seed=0,1"]
 N_JOBS = 6
 
@@ -45,10 +49,17 @@ def options(group: str) -> list[str]:
     return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
 
 
-def run_sweep(sweep_dir: Path, *overrides: str, timeout: float = 240,
-              check: bool = True) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "experiments.run", "-m", *overrides,
-           f"hydra.sweep.dir={sweep_dir}"]
+def run_sweep(
+    sweep_dir: Path, *overrides: str, timeout: float = 240, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "experiments.run",
+        "-m",
+        *overrides,
+        f"hydra.sweep.dir={sweep_dir}",
+    ]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
     if check and done.returncode != 0:
         raise AssertionError(f"sweep failed ({done.returncode}):\n{done.stderr[-3000:]}")
@@ -107,19 +118,20 @@ def test_economics_option_composes_and_validates(economics: str) -> None:
     assert build_run_config(plain(cfg)).economics.name == economics
 
 
-@pytest.mark.parametrize("launcher", ["joblib", "local_procs", "submitit_local",
-                                      "submitit_slurm", "slurm"])
+@pytest.mark.parametrize(
+    "launcher", ["joblib", "local_procs", "submitit_local", "submitit_slurm", "slurm"]
+)
 def test_launcher_option_composes(launcher: str) -> None:
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose("config", overrides=[f"hydra/launcher={launcher}"],
-                      return_hydra_config=True)
+        cfg = compose("config", overrides=[f"hydra/launcher={launcher}"], return_hydra_config=True)
     assert "Launcher" in cfg.hydra.launcher._target_
     assert cfg.hydra.callbacks.sweep._target_ == "experiments.callbacks.SweepCallback"
 
 
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
-def test_experiment_file_expands_and_every_job_validates(experiment: str,
-                                                        hydra_loader: Any) -> None:
+def test_experiment_file_expands_and_every_job_validates(
+    experiment: str, hydra_loader: Any
+) -> None:
     """Each study file: a package-global override set with its sweep in
     hydra.sweeper.params (explicit seeds), a unique sweep dir, >= 40 jobs, all valid."""
     text = (CONF / "experiment" / f"{experiment}.yaml").read_text()
@@ -127,8 +139,9 @@ def test_experiment_file_expands_and_every_job_validates(experiment: str,
     cfg = master(hydra_loader, [f"+experiment={experiment}"])
     params = cfg.hydra.sweeper.params
     assert "seed" in params and "," in str(params.seed), "seeds must be explicit sweep values"
-    assert re.search(rf"multirun/{experiment}/.*_\d{{6}}$", str(cfg.hydra.sweep.dir)), \
+    assert re.search(rf"multirun/{experiment}/.*_\d{{6}}$", str(cfg.hydra.sweep.dir)), (
         "sweep dirs need sub-second time so that two sweeps never share one"
+    )
     jobs = cb.expand_sweep(cb.sweep_arguments(cfg), hydra_loader)
     assert len(jobs) >= 40
     assert cb.validate_sweep(cfg, jobs, hydra_loader, cb.validate_run) == []
@@ -165,8 +178,9 @@ def test_fast_composition_equals_hydra(hydra_loader: Any) -> None:
         for job in (jobs[0], jobs[len(jobs) // 2], jobs[-1]):
             fast = OmegaConf.to_container(composer(job), resolve=True)
             full = hydra_loader.load_sweep_config(cfg, list(job))
-            full = {k: v for k, v in OmegaConf.to_container(full, resolve=False).items()
-                    if k != "hydra"}
+            full = {
+                k: v for k, v in OmegaConf.to_container(full, resolve=False).items() if k != "hydra"
+            }
             assert fast == OmegaConf.to_container(OmegaConf.create(full), resolve=True), job
 
 
@@ -184,8 +198,9 @@ def test_validation_names_unknown_option_and_key(hydra_loader: Any) -> None:
 # --------------------------------------------------------------------------- launchers
 
 
-def test_basic_and_joblib_launchers_give_identical_tables(clean_sweep: pd.DataFrame,
-                                                          tmp_path: Path) -> None:
+def test_basic_and_joblib_launchers_give_identical_tables(
+    clean_sweep: pd.DataFrame, tmp_path: Path
+) -> None:
     assert len(clean_sweep) == N_JOBS
     assert (clean_sweep["status"] == STATUS_OK).all()
     run_sweep(tmp_path / "joblib", *SWEEP, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2")
@@ -197,8 +212,14 @@ def test_basic_and_joblib_launchers_give_identical_tables(clean_sweep: pd.DataFr
 
 def test_submitit_local_runs_two_jobs(clean_sweep: pd.DataFrame, tmp_path: Path) -> None:
     sweep_dir = tmp_path / "submitit"
-    run_sweep(sweep_dir, *TINY, "strategy.k=1,4", "seed=0", "hydra/launcher=submitit_local",
-              "hydra.launcher.timeout_min=5")
+    run_sweep(
+        sweep_dir,
+        *TINY,
+        "strategy.k=1,4",
+        "seed=0",
+        "hydra/launcher=submitit_local",
+        "hydra.launcher.timeout_min=5",
+    )
     table = collect(sweep_dir)
     assert len(table) == 2 and (table["status"] == STATUS_OK).all()
     # same job (config + seed) -> same job id and the same metrics as the basic launcher
@@ -214,8 +235,13 @@ def test_ray_launcher_matches_basic(request: pytest.FixtureRequest, tmp_path: Pa
     # starting a local Ray instance takes seconds to tens of seconds.
     pytest.importorskip("hydra_plugins.hydra_ray_launcher")
     clean_sweep = request.getfixturevalue("clean_sweep")
-    run_sweep(tmp_path / "ray", *SWEEP, "hydra/launcher=ray",
-              "+hydra.launcher.ray.init.num_cpus=2", timeout=600)
+    run_sweep(
+        tmp_path / "ray",
+        *SWEEP,
+        "hydra/launcher=ray",
+        "+hydra.launcher.ray.init.num_cpus=2",
+        timeout=600,
+    )
     same, msg = tables_equal(clean_sweep, collect(tmp_path / "ray"))
     assert same, msg
 
@@ -223,16 +249,24 @@ def test_ray_launcher_matches_basic(request: pytest.FixtureRequest, tmp_path: Pa
 # --------------------------------------------------------------------------- kill / resume
 
 
-def test_killed_sweep_resumes_to_the_clean_table(clean_sweep: pd.DataFrame,
-                                                 tmp_path: Path) -> None:
+def test_killed_sweep_resumes_to_the_clean_table(clean_sweep: pd.DataFrame, tmp_path: Path) -> None:
     """SIGKILL the whole sweep (launcher and workers) once results appear; re-running the
     same command into the same folder completes it: same table as a clean run, row for
     row, finished jobs not redone."""
     sweep_dir = tmp_path / "killed"
-    cmd = [sys.executable, "-m", "experiments.run", "-m", *SWEEP, "hydra/launcher=joblib",
-           "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={sweep_dir}"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "experiments.run",
+        "-m",
+        *SWEEP,
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        f"hydra.sweep.dir={sweep_dir}",
+    ]
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     try:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline and proc.poll() is None:
@@ -259,10 +293,13 @@ def test_killed_sweep_resumes_to_the_clean_table(clean_sweep: pd.DataFrame,
 # --------------------------------------------------------------------------- fail fast
 
 
-@pytest.mark.parametrize(("override", "key"), [
-    ("market.n_consumerz=1,2", "market.n_consumerz"),
-    ("market.tribes.variance_share=0.5,1.5", "market.tribes.variance_share"),
-])
+@pytest.mark.parametrize(
+    ("override", "key"),
+    [
+        ("market.n_consumerz=1,2", "market.n_consumerz"),
+        ("market.tribes.variance_share=0.5,1.5", "market.tribes.variance_share"),
+    ],
+)
 def test_bad_sweep_fails_before_any_job(override: str, key: str, tmp_path: Path) -> None:
     sweep_dir = tmp_path / "bad"
     done = run_sweep(sweep_dir, *TINY, "seed=0,1", override, check=False, timeout=120)
@@ -293,8 +330,18 @@ def test_failing_job_leaves_a_failure_row(tmp_path: Path, monkeypatch: pytest.Mo
         monkeypatch.setenv(var, os.environ.get(var, ""))
         monkeypatch.delenv(var)
     sweep_dir = tmp_path / "flaky"
-    monkeypatch.setattr(sys, "argv", ["experiments.run", "-m", *TINY, "strategy.k=4",
-                                      "seed=0,1,2", f"hydra.sweep.dir={sweep_dir}"])
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        [
+            "experiments.run",
+            "-m",
+            *TINY,
+            "strategy.k=4",
+            "seed=0,1,2",
+            f"hydra.sweep.dir={sweep_dir}",
+        ],
+    )
     GlobalHydra.instance().clear()
     try:
         run_mod.main()
@@ -320,8 +367,9 @@ def test_progress_line_counts_rows(tmp_path: Path) -> None:
         if status == STATUS_FAILED:  # run_job writes error.txt beside a failure row
             (tmp_path / str(i)).mkdir()
             (tmp_path / str(i) / "error.txt").write_text("Traceback ...")
-        atomic_write_parquet(tmp_path / str(i) / "result.parquet",
-                             pd.DataFrame([{"status": status, "seed": i}]))
+        atomic_write_parquet(
+            tmp_path / str(i) / "result.parquet", pd.DataFrame([{"status": status, "seed": i}])
+        )
     (tmp_path / "3").mkdir()  # a job still running: no result yet
     (tmp_path / "3" / "error.txt").write_text("stale")
     start = time.time() - 30

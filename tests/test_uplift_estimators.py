@@ -78,8 +78,14 @@ def test_effect_params_only_for_learners_with_an_effect_stage() -> None:
 
 def test_effect_params_reach_the_effect_learner_only(pilot: tuple) -> None:
     X, t, y, _ = pilot
-    cfg = EstimatorConfig(name="x", learner="x", base="hgb", n_estimators=10, max_depth=3,
-                          effect_params={"max_depth": 1})
+    cfg = EstimatorConfig(
+        name="x",
+        learner="x",
+        base="hgb",
+        n_estimators=10,
+        max_depth=3,
+        effect_params={"max_depth": 1},
+    )
     model = make_estimator(cfg, seed=0).fit(X, t, y).model_
     assert {m.max_depth for m in model.models_tau_c.values()} == {1}
     assert {m.max_depth for m in model.models_mu_c.values()} == {3}

@@ -140,9 +140,8 @@ def test_x_learner_recovers_true_uplift(seed: int) -> None:
     p = run_pilot(cfg.market, seed, PilotConfig(sample_share=1.0))
     t = p.table
     train = np.random.default_rng(seed).random(len(t)) < 0.7
-    est_cfg = EstimatorConfig.from_dict(
-        {str(k): v for k, v in OmegaConf.load(Path(CONF) / "estimator" / "x_hgb_early_stop.yaml").items()}
-    )
+    path = Path(CONF) / "estimator" / "x_hgb_early_stop.yaml"
+    est_cfg = EstimatorConfig.from_dict({str(k): v for k, v in OmegaConf.load(path).items()})
     est = make_estimator(est_cfg, seed)
     est.fit(
         p.X[train],

@@ -49,6 +49,7 @@ class MassBroadcast(Campaign):
         day = cfg.start_day
         while day < cfg.end_day:
             yield market.env.timeout(self.at_send_hour(market, day))
-            self.send(market, np.arange(market.pop.n), channel=ch, category=cat,
-                      discount=cfg.discount)
+            self.send(
+                market, np.arange(market.pop.n), channel=ch, category=cat, discount=cfg.discount
+            )
             day += cfg.every_days

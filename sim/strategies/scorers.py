@@ -53,12 +53,20 @@ class Plan:
 class Scorer(Protocol):
     name: str
 
-    def plan(self, market: Market, consumers: np.ndarray, grid: OfferGrid,
-             econ: EconomicsConfig, day: float, default_hour: float) -> Plan: ...
+    def plan(
+        self,
+        market: Market,
+        consumers: np.ndarray,
+        grid: OfferGrid,
+        econ: EconomicsConfig,
+        day: float,
+        default_hour: float,
+    ) -> Plan: ...
 
 
-def observed_send_time(market: Market, consumers: np.ndarray, day: float,
-                       default_hour: float) -> np.ndarray:
+def observed_send_time(
+    market: Market, consumers: np.ndarray, day: float, default_hour: float
+) -> np.ndarray:
     """Send at the consumer's observed session hour (implicit data), else the default."""
     hour = market.obs.session_hour[consumers].astype(np.float64)
     usable = market.obs.consent[consumers, 0] & np.isfinite(hour)
@@ -71,8 +79,15 @@ class OracleScorer:
 
     name = "oracle"
 
-    def plan(self, market: Market, consumers: np.ndarray, grid: OfferGrid,
-             econ: EconomicsConfig, day: float, default_hour: float) -> Plan:
+    def plan(
+        self,
+        market: Market,
+        consumers: np.ndarray,
+        grid: OfferGrid,
+        econ: EconomicsConfig,
+        day: float,
+        default_hour: float,
+    ) -> Plan:
         pop = market.pop
         basket = pop.basket_mean[consumers].astype(np.float64)
         send = day + np.floor(pop.active_hour[consumers]) / 24.0
@@ -89,11 +104,15 @@ class OracleScorer:
             unit = costs[ch] + econ.personalisation_cost_per_contact * grid.depth
             for cat in range(grid.n_categories):
                 for disc in grid.discounts:
-                    eu = market.expected_uplift(consumers, int(ch), cat, float(disc), grid.depth,
-                                                grid.kinds, at=send)
-                    value = (econ.margin_rate * basket * eu["uplift"]
-                             - disc * basket * eu["p_treated"] - unit
-                             - eu["backlash"] * optout_p * optout_v[ch])
+                    eu = market.expected_uplift(
+                        consumers, int(ch), cat, float(disc), grid.depth, grid.kinds, at=send
+                    )
+                    value = (
+                        econ.margin_rate * basket * eu["uplift"]
+                        - disc * basket * eu["p_treated"]
+                        - unit
+                        - eu["backlash"] * optout_p * optout_v[ch]
+                    )
                     value = np.where(ok, value, -np.inf)
                     better = value > best
                     best = np.where(better, value, best)
@@ -111,8 +130,15 @@ class PropensityScorer:
     def __init__(self, kinds: tuple[str, ...]) -> None:
         self.kinds = kinds
 
-    def plan(self, market: Market, consumers: np.ndarray, grid: OfferGrid,
-             econ: EconomicsConfig, day: float, default_hour: float) -> Plan:
+    def plan(
+        self,
+        market: Market,
+        consumers: np.ndarray,
+        grid: OfferGrid,
+        econ: EconomicsConfig,
+        day: float,
+        default_hour: float,
+    ) -> Plan:
         obs, now = market.obs, market.now
         freq = obs.n_purchases[consumers].astype(np.float64)
         tenure = np.maximum(now - obs.first_purchase[consumers], 30.0)

@@ -73,8 +73,9 @@ class TriggeredConfig(StrategyConfig, CommonControls):
 class EventDriven(Campaign):
     """Schedules delayed messages for observed events, bucketed to the hour."""
 
-    def __init__(self, controls: CommonControls, seed: int, econ: EconomicsConfig,
-                 key: int = 0) -> None:
+    def __init__(
+        self, controls: CommonControls, seed: int, econ: EconomicsConfig, key: int = 0
+    ) -> None:
         super().__init__(controls, seed, econ, key=key)
         self._last_fired: dict[int, np.ndarray] = {}  # per rule: last send time per consumer
 
@@ -134,7 +135,6 @@ class EventDriven(Campaign):
         res = self.send(market, who, **msg)
         if res is not None:
             self._last_fired[rule_id][res.consumer] = market.now
-
 
 
 @register("triggered", TriggeredConfig)

@@ -155,18 +155,28 @@ class CalibrationParams:
             p = min(max(p, 1e-9), 1 - 1e-9)
             return math.log(p / (1 - p))
 
-        return np.array([math.log(self.lift), logit(self.awareness_gain),
-                         math.log(self.base_rate), math.log(self.browse_rate),
-                         logit(self.womens_engagement)])
+        return np.array(
+            [
+                math.log(self.lift),
+                logit(self.awareness_gain),
+                math.log(self.base_rate),
+                math.log(self.browse_rate),
+                logit(self.womens_engagement),
+            ]
+        )
 
     @classmethod
     def from_vector(cls, x: np.ndarray) -> CalibrationParams:
         def expit(z: float) -> float:
             return 1.0 / (1.0 + math.exp(-z))
 
-        return cls(lift=math.exp(x[0]), awareness_gain=min(expit(x[1]), 1.0),
-                   base_rate=min(math.exp(x[2]), 1.0), browse_rate=min(math.exp(x[3]), 1.0),
-                   womens_engagement=min(expit(x[4]), 1.0))
+        return cls(
+            lift=math.exp(x[0]),
+            awareness_gain=min(expit(x[1]), 1.0),
+            base_rate=min(math.exp(x[2]), 1.0),
+            browse_rate=min(math.exp(x[3]), 1.0),
+            womens_engagement=min(expit(x[4]), 1.0),
+        )
 
     def as_dict(self) -> dict[str, float]:
         return dataclasses.asdict(self)
@@ -197,8 +207,16 @@ def hillstrom_targets(frame: pd.DataFrame | None = None) -> pd.DataFrame:
 def _rate_row(arm: str, metric: str, n: int, k: int) -> dict[str, Any]:
     p = k / n
     se = math.sqrt(p * (1.0 - p) / n)
-    return {"arm": arm, "metric": metric, "n": n, "successes": k, "rate": p, "se": se,
-            "ci_low": p - Z95 * se, "ci_high": p + Z95 * se}
+    return {
+        "arm": arm,
+        "metric": metric,
+        "n": n,
+        "successes": k,
+        "rate": p,
+        "se": se,
+        "ci_low": p - Z95 * se,
+        "ci_high": p + Z95 * se,
+    }
 
 
 # ---------------------------------------------------------------------------- market
@@ -226,15 +244,19 @@ def preset_config(name: str = PRESET) -> MarketConfig:
     return build(MarketConfig, {str(k): v for k, v in data.items()}, "market")
 
 
-def params_from_preset(cfg: MarketConfig,
-                       engagement: dict[str, float] | None = None) -> CalibrationParams:
+def params_from_preset(
+    cfg: MarketConfig, engagement: dict[str, float] | None = None
+) -> CalibrationParams:
     """The calibrated quantities as stored in a preset (engagement from ``FITTED_ENGAGEMENT``)."""
     eng = FITTED_ENGAGEMENT if engagement is None else engagement
     email = cfg.channels["email"]
-    return CalibrationParams(lift=email.lift, awareness_gain=email.awareness_gain,
-                             base_rate=cfg.purchase.base_rate,
-                             browse_rate=cfg.behaviour.browse_rate,
-                             womens_engagement=eng["womens"] / eng["mens"])
+    return CalibrationParams(
+        lift=email.lift,
+        awareness_gain=email.awareness_gain,
+        base_rate=cfg.purchase.base_rate,
+        browse_rate=cfg.behaviour.browse_rate,
+        womens_engagement=eng["womens"] / eng["mens"],
+    )
 
 
 def horizon_for(warmup_days: float) -> float:
@@ -242,13 +264,17 @@ def horizon_for(warmup_days: float) -> float:
     return float(math.ceil(warmup_days + SEND_HOUR / 24.0 + WINDOW_DAYS))
 
 
-def market_config(params: CalibrationParams, n: int | None = None,
-                  base: MarketConfig | None = None,
-                  warmup_days: float = WARMUP_DAYS) -> MarketConfig:
+def market_config(
+    params: CalibrationParams,
+    n: int | None = None,
+    base: MarketConfig | None = None,
+    warmup_days: float = WARMUP_DAYS,
+) -> MarketConfig:
     """The preset with ``params`` applied (and ``n`` consumers, horizon for the window)."""
     cfg = preset_config() if base is None else base
-    email = dataclasses.replace(cfg.channels["email"], lift=params.lift,
-                                awareness_gain=params.awareness_gain)
+    email = dataclasses.replace(
+        cfg.channels["email"], lift=params.lift, awareness_gain=params.awareness_gain
+    )
     return dataclasses.replace(
         cfg,
         n_consumers=cfg.n_consumers if n is None else int(n),
@@ -271,9 +297,13 @@ def assign_arms(market: Market) -> np.ndarray:
     return arm
 
 
-def simulate_arms(params: CalibrationParams, seed: int, n: int | None = None,
-                  base: MarketConfig | None = None,
-                  warmup_days: float = WARMUP_DAYS) -> pd.DataFrame:
+def simulate_arms(
+    params: CalibrationParams,
+    seed: int,
+    n: int | None = None,
+    base: MarketConfig | None = None,
+    warmup_days: float = WARMUP_DAYS,
+) -> pd.DataFrame:
     """Run the three-arm e-mail experiment once; rates per (arm, metric).
 
     Columns as :func:`hillstrom_targets` (``n``, ``successes``, ``rate``, ``se``,
@@ -305,8 +335,13 @@ def simulate_arms(params: CalibrationParams, seed: int, n: int | None = None,
                 category[rows] = cats.index(ARM_CATEGORY[name])
                 send |= rows & (u_engage < np.float32(engagement[name]))
         who = np.flatnonzero(send)
-        market.contact(who, channel=email, category=category[who],
-                       arm=arm[who].astype(np.int16), holdout=arm[who] == 0)
+        market.contact(
+            who,
+            channel=email,
+            category=category[who],
+            arm=arm[who].astype(np.int16),
+            holdout=arm[who] == 0,
+        )
         while True:
             yield market.day_closed
             feed = market.obs.context
@@ -341,10 +376,24 @@ def objective(sim: pd.DataFrame, targets: pd.DataFrame) -> float:
 
 
 def _merge(sim: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
-    t = targets.rename(columns={"n": "target_n", "rate": "target", "se": "target_se",
-                                "ci_low": "target_ci_low", "ci_high": "target_ci_high"})
-    s = sim.rename(columns={"n": "sim_n", "rate": "sim_rate", "se": "sim_se",
-                            "ci_low": "sim_ci_low", "ci_high": "sim_ci_high"})
+    t = targets.rename(
+        columns={
+            "n": "target_n",
+            "rate": "target",
+            "se": "target_se",
+            "ci_low": "target_ci_low",
+            "ci_high": "target_ci_high",
+        }
+    )
+    s = sim.rename(
+        columns={
+            "n": "sim_n",
+            "rate": "sim_rate",
+            "se": "sim_se",
+            "ci_low": "sim_ci_low",
+            "ci_high": "sim_ci_high",
+        }
+    )
     t = t.drop(columns=["successes"])
     s = s.drop(columns=["successes"])
     return t.merge(s, on=["arm", "metric"], how="left", validate="one_to_one")
@@ -362,9 +411,22 @@ def compare(sim: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
     m["within_ci"] = (m["sim_rate"] >= m["target_ci_low"]) & (m["sim_rate"] <= m["target_ci_high"])
     m["combined_halfwidth"] = Z95 * np.sqrt(m["target_se"] ** 2 + m["sim_se"] ** 2)
     m["within_combined"] = diff.abs() <= m["combined_halfwidth"]
-    cols = ["arm", "metric", "target", "target_ci_low", "target_ci_high", "target_n",
-            "sim_rate", "sim_ci_low", "sim_ci_high", "sim_n", "z", "within_ci",
-            "combined_halfwidth", "within_combined"]
+    cols = [
+        "arm",
+        "metric",
+        "target",
+        "target_ci_low",
+        "target_ci_high",
+        "target_n",
+        "sim_rate",
+        "sim_ci_low",
+        "sim_ci_high",
+        "sim_n",
+        "z",
+        "within_ci",
+        "combined_halfwidth",
+        "within_combined",
+    ]
     return m[cols]
 
 
@@ -372,16 +434,29 @@ def pool(tables: list[pd.DataFrame]) -> pd.DataFrame:
     """Pool several runs' counts per (arm, metric) into one table of rates."""
     if not tables:
         raise ValueError("nothing to pool")
-    total = (pd.concat(tables).groupby(["arm", "metric"], sort=False)[["n", "successes"]]
-             .sum().reset_index())
-    return pd.DataFrame([_rate_row(str(a), str(m), int(k), int(s))
-                         for a, m, k, s in zip(total["arm"], total["metric"], total["n"],
-                                               total["successes"], strict=True)])
+    total = (
+        pd.concat(tables)
+        .groupby(["arm", "metric"], sort=False)[["n", "successes"]]
+        .sum()
+        .reset_index()
+    )
+    return pd.DataFrame(
+        [
+            _rate_row(str(a), str(m), int(k), int(s))
+            for a, m, k, s in zip(
+                total["arm"], total["metric"], total["n"], total["successes"], strict=True
+            )
+        ]
+    )
 
 
-def simulate_pooled(params: CalibrationParams, seeds: tuple[int, ...], n: int | None = None,
-                    base: MarketConfig | None = None,
-                    warmup_days: float = WARMUP_DAYS) -> pd.DataFrame:
+def simulate_pooled(
+    params: CalibrationParams,
+    seeds: tuple[int, ...],
+    n: int | None = None,
+    base: MarketConfig | None = None,
+    warmup_days: float = WARMUP_DAYS,
+) -> pd.DataFrame:
     """:func:`simulate_arms` at each seed (each a fresh population of ``n``), pooled."""
     base = preset_config() if base is None else base
     return pool([simulate_arms(params, s, n, base, warmup_days) for s in seeds])
@@ -440,8 +515,9 @@ class CalibrationResult:
 
 
 #: Starting point of the search when none is given (a rough hand calibration).
-DEFAULT_START = CalibrationParams(lift=0.003, awareness_gain=0.5, base_rate=0.0015,
-                                  browse_rate=0.025, womens_engagement=0.6)
+DEFAULT_START = CalibrationParams(
+    lift=0.003, awareness_gain=0.5, base_rate=0.0015, browse_rate=0.025, womens_engagement=0.6
+)
 
 #: Seeds of the search.  Every evaluation pools the same seeds (common random numbers),
 #: so the objective moves only through the parameters; pooling several population draws
@@ -468,11 +544,18 @@ class Stage:
 DEFAULT_STAGES: tuple[Stage, ...] = (Stage(32_000, 2, 0.3, 110), Stage(32_000, 8, 0.05, 60))
 
 
-def fit(seeds: tuple[int, ...] = SEARCH_SEEDS, verify_seed: int = VERIFY_SEED,
-        verify_n: int = 320_000, stages: tuple[Stage, ...] = DEFAULT_STAGES,
-        start: CalibrationParams | None = None, base: MarketConfig | None = None,
-        targets: pd.DataFrame | None = None, xatol: float = 0.005, fatol: float = 0.02,
-        verbose: bool = False) -> CalibrationResult:
+def fit(
+    seeds: tuple[int, ...] = SEARCH_SEEDS,
+    verify_seed: int = VERIFY_SEED,
+    verify_n: int = 320_000,
+    stages: tuple[Stage, ...] = DEFAULT_STAGES,
+    start: CalibrationParams | None = None,
+    base: MarketConfig | None = None,
+    targets: pd.DataFrame | None = None,
+    xatol: float = 0.005,
+    fatol: float = 0.02,
+    verbose: bool = False,
+) -> CalibrationResult:
     """Fit the e-mail channel (see module doc) and verify at another seed.
 
     Each stage runs Nelder-Mead from the previous stage's best point with a fresh
@@ -503,8 +586,13 @@ def fit(seeds: tuple[int, ...] = SEARCH_SEEDS, verify_seed: int = VERIFY_SEED,
         stage_seeds = tuple(seeds[: st.n_seeds])
         best = (math.inf, x)
 
-        def f(v: np.ndarray, st: Stage = st, k: int = k, stage_seeds: tuple[int, ...] = stage_seeds,
-              cache: dict[bytes, float] = cache) -> float:
+        def f(
+            v: np.ndarray,
+            st: Stage = st,
+            k: int = k,
+            stage_seeds: tuple[int, ...] = stage_seeds,
+            cache: dict[bytes, float] = cache,
+        ) -> float:
             nonlocal best
             key = np.round(v, 10).tobytes()
             if key in cache:
@@ -517,27 +605,48 @@ def fit(seeds: tuple[int, ...] = SEARCH_SEEDS, verify_seed: int = VERIFY_SEED,
             cache[key] = val
             if val < best[0]:
                 best = (val, np.array(v, copy=True))
-            history.append({"stage": k, "n": st.n, "seeds": st.n_seeds, **p.as_dict(),
-                            "objective": val})
+            history.append(
+                {"stage": k, "n": st.n, "seeds": st.n_seeds, **p.as_dict(), "objective": val}
+            )
             if verbose:
-                print(f"  stage {k} eval {len(cache):3d}  objective {val:9.3f}  "
-                      + "  ".join(f"{name}={q:.5g}" for name, q in p.as_dict().items()),
-                      flush=True)
+                print(
+                    f"  stage {k} eval {len(cache):3d}  objective {val:9.3f}  "
+                    + "  ".join(f"{name}={q:.5g}" for name, q in p.as_dict().items()),
+                    flush=True,
+                )
             return val
 
         simplex = np.vstack([x] + [x + st.step * np.eye(len(x))[i] for i in range(len(x))])
-        res = minimize(f, x, method="Nelder-Mead",
-                       options={"initial_simplex": simplex, "maxfev": st.max_evals,
-                                "xatol": xatol, "fatol": fatol})
+        res = minimize(
+            f,
+            x,
+            method="Nelder-Mead",
+            options={
+                "initial_simplex": simplex,
+                "maxfev": st.max_evals,
+                "xatol": xatol,
+                "fatol": fatol,
+            },
+        )
         x = best[1]
     params = CalibrationParams.from_vector(x)
     last = stages[-1]
     fitted = simulate_pooled(params, tuple(seeds[: last.n_seeds]), last.n, base)
     verify = simulate_arms(params, verify_seed, verify_n, base)
     return CalibrationResult(
-        params=params, objective=objective(fitted, targets), table=compare(fitted, targets),
-        verify_table=compare(verify, targets), verify_objective=objective(verify, targets),
-        seeds=tuple(seeds[: last.n_seeds]), search_n=last.n, verify_seed=verify_seed,
-        verify_n=verify_n, n_evals=len(history), converged=bool(res.success),
-        message=str(res.message), seconds=time.perf_counter() - t0, start=start,
-        history=history)
+        params=params,
+        objective=objective(fitted, targets),
+        table=compare(fitted, targets),
+        verify_table=compare(verify, targets),
+        verify_objective=objective(verify, targets),
+        seeds=tuple(seeds[: last.n_seeds]),
+        search_n=last.n,
+        verify_seed=verify_seed,
+        verify_n=verify_n,
+        n_evals=len(history),
+        converged=bool(res.success),
+        message=str(res.message),
+        seconds=time.perf_counter() - t0,
+        start=start,
+        history=history,
+    )

@@ -43,14 +43,26 @@ from sim.uplift.scorer import CausalMLScorer
 def pilot_experiment(pilot: PilotData) -> ExperimentData:
     """The pilot as an :class:`ExperimentData` (what a marketer would analyse)."""
     t = pilot.table
-    return ExperimentData(X=pilot.X, feature_names=pilot.feature_names,
-                          treatment=t["arm"].to_numpy().astype(str), y=t["y"].to_numpy(),
-                          control=CONTROL, arms=sorted(pilot.arms), outcome="conversion")
+    return ExperimentData(
+        X=pilot.X,
+        feature_names=pilot.feature_names,
+        treatment=t["arm"].to_numpy().astype(str),
+        y=t["y"].to_numpy(),
+        control=CONTROL,
+        arms=sorted(pilot.arms),
+        outcome="conversion",
+    )
 
 
-def evaluate_pilot(pilot: PilotData, estimators: list[EstimatorConfig], econ: EconomicsConfig,
-                   seed: int, test_size: float = 0.3, n_boot: int = 200,
-                   figure_dir: str | None = None) -> dict[str, Any]:
+def evaluate_pilot(
+    pilot: PilotData,
+    estimators: list[EstimatorConfig],
+    econ: EconomicsConfig,
+    seed: int,
+    test_size: float = 0.3,
+    n_boot: int = 200,
+    figure_dir: str | None = None,
+) -> dict[str, Any]:
     """Observed and true metrics per estimator and arm (see module doc)."""
     t = pilot.table
     data = pilot_experiment(pilot)
@@ -69,9 +81,14 @@ def evaluate_pilot(pilot: PilotData, estimators: list[EstimatorConfig], econ: Ec
         b = basket[treated_rows]
         # Value in currency: margin x incremental revenue (expected uplift x basket), minus
         # the contact's unit cost, minus the discount on every redemption under treatment.
-        curve = profit_curve(score, tau_exp * b, econ.margin_rate, unit,
-                             offer_cost_per_redemption=1.0,
-                             p_redeem=a.discount * b * t[f"y_{arm}"].to_numpy()[treated_rows])
+        curve = profit_curve(
+            score,
+            tau_exp * b,
+            econ.margin_rate,
+            unit,
+            offer_cost_per_redemption=1.0,
+            p_redeem=a.discount * b * t[f"y_{arm}"].to_numpy()[treated_rows],
+        )
         curves[(estimator, arm)] = curve
         return {
             "qini_true": true_qini(tau_exp, score),
@@ -83,16 +100,22 @@ def evaluate_pilot(pilot: PilotData, estimators: list[EstimatorConfig], econ: Ec
             "profit_at_best_depth": best_depth_profit(curve),
         }
 
-    out = evaluate_experiment(data, estimators, seed, test_size, n_boot=n_boot,
-                              figure_dir=figure_dir, score_hook=truth)
+    out = evaluate_experiment(
+        data, estimators, seed, test_size, n_boot=n_boot, figure_dir=figure_dir, score_hook=truth
+    )
     out["true_ate"] = {a: float(t[f"tau_{a}"].mean()) for a in pilot.arms}
     out["expected_ate"] = {a: float(t[f"tau_expected_{a}"].mean()) for a in pilot.arms}
     out["profit_curves"] = {f"{e}|{a}": c.to_dict(orient="list") for (e, a), c in curves.items()}
     return out
 
 
-def closed_loop(run_cfg: RunConfig, pilot: PilotData, estimator: EstimatorConfig,
-                population: Population, campaign_seed: int) -> dict[str, Any]:
+def closed_loop(
+    run_cfg: RunConfig,
+    pilot: PilotData,
+    estimator: EstimatorConfig,
+    population: Population,
+    campaign_seed: int,
+) -> dict[str, Any]:
     """Pilot -> CausalML scorer -> fresh one-to-one campaign, against the oracle."""
     base = run_cfg.strategy
     if not isinstance(base, OneToOneConfig):
@@ -101,8 +124,13 @@ def closed_loop(run_cfg: RunConfig, pilot: PilotData, estimator: EstimatorConfig
     t0 = time.perf_counter()
     scorer = CausalMLScorer(kinds, run_cfg.seed, estimator=estimator, pilot=pilot.config)
     t = pilot.table
-    scorer.fit(pilot.X, t["arm"].to_numpy().astype(str), t["y"].to_numpy(), pilot.feature_names,
-               pilot.propensity)
+    scorer.fit(
+        pilot.X,
+        t["arm"].to_numpy().astype(str),
+        t["y"].to_numpy(),
+        pilot.feature_names,
+        pilot.propensity,
+    )
     fit_s = time.perf_counter() - t0
     learned_cfg = dataclasses.replace(base, scorer="causalml")
     cfg = dataclasses.replace(run_cfg, seed=campaign_seed, strategy=learned_cfg)
@@ -125,7 +153,8 @@ def closed_loop(run_cfg: RunConfig, pilot: PilotData, estimator: EstimatorConfig
         chosen = strategy.select(plan, population.n)
         predicted += float(plan.value[chosen].sum())
     fixed = sum(learned["cost"][k] for k in ("platform", "data")) + float(
-        learned["cost"]["content"])
+        learned["cost"]["content"]
+    )
     realised = learned["incremental_profit"]["true"]
     return {
         "fit_seconds": fit_s,
