@@ -152,10 +152,18 @@ def validate_compare(data: dict[str, Any]) -> None:
     validate_run(data)
 
 
+def validate_uplift(data: dict[str, Any]) -> None:
+    """``experiments.uplift``: dataset, estimators, and for ``dataset=sim`` the market run."""
+    from experiments.uplift import validate_uplift as check
+
+    check(data)
+
+
 #: Validator per primary config name; others get the Hydra composition check only.
 VALIDATORS: Final[dict[str, Callable[[dict[str, Any]], None]]] = {
     "config": validate_run,
     "compare": validate_compare,
+    "uplift": validate_uplift,
 }
 
 

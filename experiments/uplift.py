@@ -5,12 +5,17 @@ arm over the whole file, and Qini/AUUC with bootstrap intervals on the test part
 Simulated data (``sim``): a randomised pilot in ``market`` with true uplift, the same
 metrics plus true Qini, PEHE and the profit curve, and the closed loop (pilot -> CausalML
 scorer -> fresh one-to-one campaign; predicted vs realised profit, regret vs the oracle).
-Writes ``metrics.json`` and the Qini (and profit) figures into the run folder.
+Writes ``metrics.json`` and a one-row ``result.parquet`` (through the results store, so a
+sweep over estimators, pilot sizes and seeds resumes and collects like any other) and the
+Qini (and profit) figures into the run folder.  ``primary.<arm>.*`` holds the selected
+estimator's truth metrics under the same keys whatever the estimator.
 """
 
 from __future__ import annotations
 
 import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +28,8 @@ import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
 from experiments._common import output_dir, plain
-from experiments.store import atomic_write_json
-from sim.experiment import build_run_config
+from experiments.store import run_job
+from sim.experiment import RunConfig, build_run_config
 from sim.population import synthesize
 from sim.schema import ConfigError, build
 from sim.streams import Streams
@@ -36,67 +41,129 @@ from sim.uplift.real import evaluate_experiment, load_dataset, results_table
 CONF = Path(__file__).resolve().parent.parent / "conf"
 
 
-def estimator_configs(cfg: DictConfig) -> list[EstimatorConfig]:
+def estimator_configs(data: dict[str, Any]) -> list[EstimatorConfig]:
     """The selected estimator plus ``compare`` options, validated before any work."""
-    out = [EstimatorConfig.from_dict(plain(cfg.estimator))]
-    for name in cfg.compare:
+    out = [EstimatorConfig.from_dict(data["estimator"])]
+    for name in data.get("compare") or []:
         path = CONF / "estimator" / f"{name}.yaml"
         if not path.exists():
             valid = sorted(p.stem for p in (CONF / "estimator").glob("*.yaml"))
             raise ConfigError(
                 f"compare: unknown estimator {name!r}; valid choices: {', '.join(valid)}."
             )
-        data = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
-        assert isinstance(data, dict)
-        out.append(EstimatorConfig.from_dict({str(k): v for k, v in data.items()}))
+        loaded = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
+        assert isinstance(loaded, dict)
+        out.append(EstimatorConfig.from_dict({str(k): v for k, v in loaded.items()}))
     return out
 
 
-def run_uplift(cfg: DictConfig, out: Path) -> dict[str, Any]:
-    data_cfg = plain(cfg.dataset)
-    try:
-        estimators = estimator_configs(cfg)
-        if data_cfg.get("name") == "sim":
-            run_cfg = build_run_config(
-                {k: plain(cfg)[k] for k in ("seed", "market", "strategy", "economics")}
-            )
-            pilot_cfg = build(PilotConfig, plain(cfg.pilot), "pilot")
-            test_size = float(data_cfg.get("test_size", 0.3))
-        else:
-            dataset = DatasetConfig(**data_cfg)
-    except (ConfigError, TypeError) as exc:
-        print(f"Invalid configuration: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+@dataclass(frozen=True)
+class UpliftJob:
+    """A validated uplift-lab job: what :func:`run_uplift` needs, nothing left to check."""
 
+    seed: int
+    n_boot: int
+    closed_loop: bool
+    estimators: list[EstimatorConfig]
+    dataset: DatasetConfig | None = None  # real data (hillstrom, csv)
+    run: RunConfig | None = None  # simulated pilot: market, economics, strategy
+    pilot: PilotConfig | None = None
+    test_size: float = 0.3
+
+
+def parse_job(data: dict[str, Any]) -> UpliftJob:
+    """Validate a composed ``uplift`` config (plain dict); raise ``ConfigError`` naming the key."""
+    data_cfg = dict(data["dataset"])
+    estimators = estimator_configs(data)
+    n_boot = int(data["n_boot"])
+    if n_boot < 0:
+        raise ConfigError(f"n_boot={n_boot} is invalid: must be >= 0")
+    common = {
+        "seed": int(data["seed"]),
+        "n_boot": n_boot,
+        "estimators": estimators,
+        "closed_loop": bool(data["closed_loop"]),
+    }
     if data_cfg.get("name") != "sim":
-        data = load_dataset(dataset)
+        return UpliftJob(dataset=DatasetConfig.from_dict(data_cfg), **common)
+    test_size = float(data_cfg.pop("test_size", 0.3))
+    data_cfg.pop("name")
+    if data_cfg:
+        raise ConfigError(f"dataset (sim): unknown keys {sorted(data_cfg)}; valid: name, test_size")
+    if not 0.0 < test_size < 1.0:
+        raise ConfigError(f"dataset.test_size={test_size!r} is invalid: must be in (0, 1)")
+    run_cfg = build_run_config({k: data[k] for k in ("seed", "market", "strategy", "economics")})
+    return UpliftJob(
+        run=run_cfg, pilot=build(PilotConfig, data["pilot"], "pilot"), test_size=test_size, **common
+    )
+
+
+def validate_uplift(data: dict[str, Any]) -> None:
+    """Sweep-time check of one job's config (see :mod:`experiments.callbacks`)."""
+    parse_job(data)
+
+
+def primary_summary(result: dict[str, Any], estimator: str) -> dict[str, Any]:
+    """The first estimator's truth metrics per arm under fixed keys (``primary.<arm>.*``).
+
+    A sweep over estimators then has the same columns in every job: true Qini, PEHE and
+    its ratio to the constant prediction, and the profit regret of targeting the top x %
+    by the score (each ranking at its own best depth) against the oracle ranking.
+    """
+    out: dict[str, Any] = {"estimator": estimator}
+    for arm, m in result["estimators"][estimator]["arms"].items():
+        best = m["profit_at_best_depth"]
+        out[arm] = {
+            "qini": m["qini"],
+            "qini_true": m["qini_true"],
+            "pehe": m["pehe"],
+            "pehe_ratio": m["pehe"] / m["pehe_constant"] if m["pehe_constant"] else None,
+            "uplift_top10_true": m["uplift_top10_true"],
+            "profit_model": best["model"],
+            "profit_oracle": best["oracle"],
+            "profit_random": best["random"],
+            "profit_regret": best["oracle"] - best["model"],
+        }
+    return out
+
+
+def run_uplift(job: UpliftJob, out: Path) -> dict[str, Any]:
+    """Run a validated job; figures go to ``out``; returns the metrics (JSON types)."""
+    if job.dataset is not None:
+        data = load_dataset(job.dataset)
         result = evaluate_experiment(
             data,
-            estimators,
-            int(cfg.seed),
-            dataset.test_size,
-            n_boot=int(cfg.n_boot),
+            job.estimators,
+            job.seed,
+            job.dataset.test_size,
+            n_boot=job.n_boot,
             figure_dir=out,
         )
-        result["dataset"] = dataset.name
+        result["dataset"] = job.dataset.name
         return result
 
     from sim.uplift.lab import closed_loop, evaluate_pilot
     from sim.uplift.pilot import run_pilot
 
+    assert job.run is not None and job.pilot is not None
+    run_cfg = job.run
+    tic = time.perf_counter()
     pop = synthesize(run_cfg.market, Streams(run_cfg.seed))
-    pilot = run_pilot(run_cfg.market, run_cfg.seed, pilot_cfg, population=pop)
+    pilot = run_pilot(run_cfg.market, run_cfg.seed, job.pilot, population=pop)
+    pilot_s = time.perf_counter() - tic
     result = evaluate_pilot(
         pilot,
-        estimators,
+        job.estimators,
         run_cfg.economics,
         run_cfg.seed,
-        test_size,
-        n_boot=int(cfg.n_boot),
+        job.test_size,
+        n_boot=job.n_boot,
         figure_dir=str(out),
     )
     result["dataset"] = "sim"
     result["market"] = run_cfg.market.name
+    result["pilot_seconds"] = pilot_s
+    result["primary"] = primary_summary(result, job.estimators[0].name)
     curves = result.pop("profit_curves")
     fig, axes = plt.subplots(
         1,
@@ -107,24 +174,22 @@ def run_uplift(cfg: DictConfig, out: Path) -> dict[str, Any]:
     )
     for ax, arm in zip(axes[0], pilot.arms, strict=True):
         plot_profit(
-            pd.DataFrame(curves[f"{estimators[0].name}|{arm}"]),
+            pd.DataFrame(curves[f"{job.estimators[0].name}|{arm}"]),
             ax,
-            title=f"{arm}: {estimators[0].name} vs oracle and random",
+            title=f"{arm}: {job.estimators[0].name} vs oracle and random",
         )
     fig.savefig(out / "profit_curves.png", dpi=120)
+    plt.close(fig)
     result["figures"] = {**result.get("figures", {}), "profit": str(out / "profit_curves.png")}
-    if cfg.closed_loop:
+    if job.closed_loop:
         result["closed_loop"] = closed_loop(
-            run_cfg, pilot, estimators[0], pop, campaign_seed=run_cfg.seed + 1000
+            run_cfg, pilot, job.estimators[0], pop, campaign_seed=run_cfg.seed + 1000
         )
     return result
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="uplift")
-def main(cfg: DictConfig) -> None:
-    out = output_dir()
-    result = run_uplift(cfg, out)
-    atomic_write_json(out / "metrics.json", result)
+def report(result: dict[str, Any]) -> None:
+    """Print the run's table, the ATEs and the closed loop."""
     table = results_table(result)
     with pd.option_context("display.width", 160, "display.max_columns", 20):
         print(table.to_string(index=False))
@@ -139,6 +204,22 @@ def main(cfg: DictConfig) -> None:
             f"true profit {cl['realised_profit']:,.0f} vs oracle {cl['oracle_profit']:,.0f}; "
             f"regret {cl['regret']:,.0f}"
         )
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="uplift")
+def main(cfg: DictConfig) -> None:
+    data = plain(cfg)
+    try:
+        job = parse_job(data)
+    except (ConfigError, TypeError) as exc:
+        print(f"Invalid configuration: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    out = output_dir()
+    metrics = run_job(out, data, job.seed, lambda: run_uplift(job, out))
+    if metrics.get("status") == "failed":
+        print(f"run failed: {metrics.get('error')}", file=sys.stderr)
+        return
+    report(metrics)
     print(f"metrics: {out / 'metrics.json'}")
 
 
