@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -78,14 +78,14 @@ def parse_job(data: dict[str, Any]) -> UpliftJob:
     n_boot = int(data["n_boot"])
     if n_boot < 0:
         raise ConfigError(f"n_boot={n_boot} is invalid: must be >= 0")
-    common = {
-        "seed": int(data["seed"]),
-        "n_boot": n_boot,
-        "estimators": estimators,
-        "closed_loop": bool(data["closed_loop"]),
-    }
+    base = UpliftJob(
+        seed=int(data["seed"]),
+        n_boot=n_boot,
+        closed_loop=bool(data["closed_loop"]),
+        estimators=estimators,
+    )
     if data_cfg.get("name") != "sim":
-        return UpliftJob(dataset=DatasetConfig.from_dict(data_cfg), **common)
+        return replace(base, dataset=DatasetConfig.from_dict(data_cfg))
     test_size = float(data_cfg.pop("test_size", 0.3))
     data_cfg.pop("name")
     if data_cfg:
@@ -93,9 +93,8 @@ def parse_job(data: dict[str, Any]) -> UpliftJob:
     if not 0.0 < test_size < 1.0:
         raise ConfigError(f"dataset.test_size={test_size!r} is invalid: must be in (0, 1)")
     run_cfg = build_run_config({k: data[k] for k in ("seed", "market", "strategy", "economics")})
-    return UpliftJob(
-        run=run_cfg, pilot=build(PilotConfig, data["pilot"], "pilot"), test_size=test_size, **common
-    )
+    pilot = build(PilotConfig, data["pilot"], "pilot")
+    return replace(base, run=run_cfg, pilot=pilot, test_size=test_size)
 
 
 def validate_uplift(data: dict[str, Any]) -> None:
