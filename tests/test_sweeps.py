@@ -128,6 +128,24 @@ def test_launcher_option_composes(launcher: str) -> None:
     assert cfg.hydra.callbacks.sweep._target_ == "experiments.callbacks.SweepCallback"
 
 
+def test_ray_launcher_option_composes() -> None:
+    # The `ray` launcher option is the plugin's own config (not in conf/hydra/launcher/).
+    pytest.importorskip("hydra_plugins.hydra_ray_launcher")
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(
+            "config",
+            overrides=[
+                "hydra/launcher=ray",
+                "+hydra.launcher.ray.init.num_cpus=2",
+                "+hydra.launcher.ray.remote.num_cpus=1",
+            ],
+            return_hydra_config=True,
+        )
+    assert cfg.hydra.launcher._target_.endswith("RayLauncher")
+    assert cfg.hydra.launcher.ray.init.num_cpus == 2
+    assert cfg.hydra.callbacks.sweep._target_ == "experiments.callbacks.SweepCallback"
+
+
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
 def test_experiment_file_expands_and_every_job_validates(
     experiment: str, hydra_loader: Any
