@@ -15,6 +15,12 @@ table holds are drawn, in one style, into ``--out`` (default ``results/figures``
 ``roi_curves.png``
     incremental profit and ROMI against the variable marketing budget (log axis), one
     line per strategy with the range over seeds shaded.
+``estimators.png``
+    uplift estimators on simulated pilots against the pilot size (log axis): true Qini,
+    PEHE relative to the constant average-effect prediction, and, at a budget of the top
+    20 %, the share of the oracle ranking's extra profit over random targeting that the
+    model's ranking captures; one row per pilot arm, one line per estimator with the
+    range over seeds shaded.
 
 The numbers behind each figure are written beside it as CSV.  Compute functions
 (``*_table``) take the collected table and return a tidy table; plot functions
@@ -96,6 +102,8 @@ COL_BUDGET: Final = "cfg.strategy.budget"
 COL_VARIANCE: Final = "cfg.market.tribes.variance_share"
 COL_THRESHOLD: Final = "cfg.market.creepiness.threshold_median"
 COL_DATA_COST: Final = "cfg.economics.data_cost_per_month"
+COL_ESTIMATOR: Final = "primary.estimator"
+COL_PILOT: Final = "n_rows"
 
 
 def strategy_label(name: str) -> str:
@@ -487,6 +495,119 @@ def figure_roi(table: pd.DataFrame, which: str = "true") -> plt.Figure:
     return fig
 
 
+# --------------------------------------------------------------------------- estimators
+
+
+def has_estimators(df: pd.DataFrame) -> bool:
+    return COL_ESTIMATOR in df.columns and COL_PILOT in df.columns
+
+
+def estimators_table(df: pd.DataFrame, which: str = "true") -> pd.DataFrame:
+    """Per estimator, pilot size and arm: true Qini, PEHE ratio and relative profit regret.
+
+    ``which`` is accepted for a uniform interface; these are truth metrics only.  The
+    relative regret is the oracle ranking's best-depth profit minus the model's, as a
+    share of the oracle's (0 where the oracle makes nothing: nothing to lose).
+    """
+    arms = sorted(
+        {
+            c.split(".")[1]
+            for c in df.columns
+            if c.startswith("primary.") and c.endswith(".qini_true")
+        }
+    )
+    parts = []
+    for arm in arms:
+        d = pd.DataFrame(
+            {
+                "estimator": df[COL_ESTIMATOR].astype(str),
+                "pilot_size": df[COL_PILOT].astype(int),
+                "seed": df["seed"],
+                "arm": arm,
+                "qini_true": df[f"primary.{arm}.qini_true"].astype(float),
+                "pehe_ratio": df[f"primary.{arm}.pehe_ratio"].astype(float),
+            }
+        )
+        oracle = df[f"primary.{arm}.profit_oracle"].astype(float)
+        regret = df[f"primary.{arm}.profit_regret"].astype(float)
+        d["regret_share"] = np.where(oracle > 0, regret / oracle.where(oracle > 0, 1.0), 0.0)
+        if f"primary.{arm}.profit_top20_model" in df.columns:
+            top = {
+                w: df[f"primary.{arm}.profit_top20_{w}"].astype(float)
+                for w in ("model", "oracle", "random")
+            }
+            gain = top["oracle"] - top["random"]
+            d["captured_top20"] = (top["model"] - top["random"]) / gain.where(gain > 0, np.nan)
+        parts.append(d)
+    long = pd.concat(parts, ignore_index=True)
+    names = ("qini_true", "pehe_ratio", "regret_share", "captured_top20")
+    values = {v: v for v in names if v in long.columns}
+    if COL_N in df.columns:  # pilot sizes differ by a few consumers between seeds
+        share = (
+            df["cfg.pilot.sample_share"].astype(float) if "cfg.pilot.sample_share" in df else 1.0
+        )
+        size = (df[COL_N].astype(float) * share).round().astype(int)
+        long["pilot_size"] = np.tile(size.to_numpy(), len(arms))
+    return _summarise(long, ["arm", "estimator", "pilot_size"], values)
+
+
+#: Line colours of the estimators (a qualitative palette; order of first appearance).
+ESTIMATOR_PALETTE: Final = (
+    "#4C72B0",
+    "#DD8452",
+    "#55A868",
+    "#C44E52",
+    "#8172B2",
+    "#937860",
+    "#DA8BC3",
+    "#8C8C8C",
+    "#CCB974",
+    "#64B5CD",
+)
+
+_ESTIMATOR_PANELS: Final = (
+    ("qini_true", "true Qini coefficient\n(ranking valued with the true uplift)", 1.0),
+    ("pehe_ratio", "PEHE / PEHE of the constant\n(below 1: better than the average effect)", 1.0),
+    (
+        "captured_top20",
+        "budget of 20 %: share of the oracle's extra\nprofit over random targeting captured (%)",
+        100.0,
+    ),
+)
+
+
+def figure_estimators(table: pd.DataFrame, which: str = "true") -> plt.Figure:
+    arms = list(dict.fromkeys(table["arm"]))
+    names = list(dict.fromkeys(table["estimator"]))
+    colors = {n: ESTIMATOR_PALETTE[i % len(ESTIMATOR_PALETTE)] for i, n in enumerate(names)}
+    fig, axes = plt.subplots(
+        len(arms), 3, figsize=(13, 3.6 * len(arms)), squeeze=False, constrained_layout=True
+    )
+    for row, arm in zip(axes, arms, strict=True):
+        for ax, (value, label, scale) in zip(row, _ESTIMATOR_PANELS, strict=True):
+            for name in names:
+                t = table[(table["arm"] == arm) & (table["estimator"] == name)]
+                t = t.sort_values("pilot_size")
+                _band(ax, t["pilot_size"].to_numpy(float), t, value, colors[name], name, scale)
+            if value == "pehe_ratio":
+                ax.axhline(1.0, color="black", lw=0.8)
+            else:
+                ax.axhline(0.0, color="black", lw=0.8)
+            sizes = sorted(table["pilot_size"].unique())
+            ax.set_xscale("log")
+            ax.set_xticks(sizes, [f"{s / 1000:g}k" for s in sizes])
+            ax.minorticks_off()
+            ax.set_xlabel("pilot size (consumers, log scale; 70 % train, 30 % test)")
+            ax.set_ylabel(label)
+            ax.set_title(f"arm: {arm}")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    handles.append(Patch(color="0.6", alpha=0.3))
+    labels.append(BAND_LABEL)
+    fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 5))
+    fig.suptitle("Uplift estimators on simulated pilots, scored against the simulator's truth")
+    return fig
+
+
 # --------------------------------------------------------------------------- export
 
 #: Columns kept by :func:`slim_table` (those present): what the studies need, small enough
@@ -525,18 +646,25 @@ SLIM_COLUMNS: Final = (
     "backlash_events",
     "git_rev",
     "ver.one2one-sim",
+    "cfg.estimator.name",
+    "cfg.pilot.sample_share",
+    COL_PILOT,
 )
+#: Column prefixes also kept by :func:`slim_table` (the estimators study's truth metrics).
+SLIM_PREFIXES: Final = ("primary.",)
 
 
 def slim_table(df: pd.DataFrame) -> pd.DataFrame:
     """The collected table cut to :data:`SLIM_COLUMNS` (no timings: reproducible)."""
-    return df[[c for c in SLIM_COLUMNS if c in df.columns]].reset_index(drop=True)
+    keep = [c for c in SLIM_COLUMNS if c in df.columns]
+    keep += [c for c in df.columns if c.startswith(SLIM_PREFIXES) and c not in keep]
+    return df[keep].reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- CLI
 
 
-STUDIES: Final = ("granularity", "phase", "roi_curves")
+STUDIES: Final = ("granularity", "phase", "roi_curves", "estimators")
 
 
 def draw(
@@ -549,6 +677,7 @@ def draw(
         "granularity": (has_granularity, granularity_table, figure_granularity),
         "phase": (has_phase, phase_table, figure_phase),
         "roi_curves": (has_roi_curves, roi_table, figure_roi),
+        "estimators": (has_estimators, estimators_table, figure_estimators),
     }
     for study in studies:
         present, compute, figure = plans[study]

@@ -106,8 +106,10 @@ def primary_summary(result: dict[str, Any], estimator: str) -> dict[str, Any]:
     """The first estimator's truth metrics per arm under fixed keys (``primary.<arm>.*``).
 
     A sweep over estimators then has the same columns in every job: true Qini, PEHE and
-    its ratio to the constant prediction, and the profit regret of targeting the top x %
-    by the score (each ranking at its own best depth) against the oracle ranking.
+    its ratio to the constant prediction, and the true profit of targeting by the score
+    against the oracle ranking and random targeting, both at each ranking's own best
+    depth (``profit_*``, ``profit_regret``) and at a fixed budget of the top 20 %
+    (``profit_top20_*``, ``regret_top20``).
     """
     out: dict[str, Any] = {"estimator": estimator}
     for arm, m in result["estimators"][estimator]["arms"].items():
@@ -122,6 +124,10 @@ def primary_summary(result: dict[str, Any], estimator: str) -> dict[str, Any]:
             "profit_oracle": best["oracle"],
             "profit_random": best["random"],
             "profit_regret": best["oracle"] - best["model"],
+            "profit_top20_model": m["profit_at_depth"]["model"],
+            "profit_top20_oracle": m["profit_at_depth"]["oracle"],
+            "profit_top20_random": m["profit_at_depth"]["random"],
+            "regret_top20": m["profit_at_depth"]["oracle"] - m["profit_at_depth"]["model"],
         }
     return out
 

@@ -83,7 +83,7 @@ def _import_causalml() -> None:
     """Import CausalML, undoing its global side effect: it sets matplotlib's style."""
     import matplotlib
 
-    with matplotlib.rc_context():  # restores rcParams on exit
+    with _quiet(-1), matplotlib.rc_context():  # restores rcParams on exit
         import causalml.inference.meta
         import causalml.inference.tree  # noqa: F401
 

@@ -350,6 +350,19 @@ def best_depth_profit(curve: pd.DataFrame) -> dict[str, float]:
     return {col: float(curve[col].max()) for col in ("model", "oracle", "random")}
 
 
+def depth_profit(curve: pd.DataFrame, fraction: float) -> dict[str, float]:
+    """Profit of model, oracle and random when contacting the top ``fraction`` (a fixed
+    budget), from the curve's grid point at that share; ``ValueError`` if it has none."""
+    at = np.flatnonzero(np.isclose(curve["fraction"].to_numpy(float), fraction))
+    if at.size == 0:
+        raise ValueError(f"the profit curve has no point at fraction {fraction}")
+    row = curve.iloc[int(at[0])]
+    return {
+        "fraction": float(fraction),
+        **{c: float(row[c]) for c in ("model", "oracle", "random")},
+    }
+
+
 # ---------------------------------------------------------------------------- plots
 
 

@@ -30,6 +30,7 @@ from sim.strategies.one_to_one import OneToOne, OneToOneConfig
 from sim.uplift.config import EstimatorConfig
 from sim.uplift.evaluation import (
     best_depth_profit,
+    depth_profit,
     pehe,
     profit_curve,
     true_qini,
@@ -38,6 +39,10 @@ from sim.uplift.evaluation import (
 from sim.uplift.pilot import CONTROL, PilotData
 from sim.uplift.real import evaluate_experiment
 from sim.uplift.scorer import CausalMLScorer
+
+#: Targeting depth of the fixed-budget profit comparison: the one-to-one strategy's default
+#: ``max_share`` (a fifth of the market per wave).
+TARGET_DEPTH = 0.2
 
 
 def pilot_experiment(pilot: PilotData) -> ExperimentData:
@@ -98,6 +103,7 @@ def evaluate_pilot(
             "pehe_realised": pehe(tau_real, score),
             "uplift_top10_true": uplift_at_top_k(score, 0.1, true_uplift=tau_exp),
             "profit_at_best_depth": best_depth_profit(curve),
+            "profit_at_depth": depth_profit(curve, TARGET_DEPTH),
         }
 
     out = evaluate_experiment(
@@ -146,7 +152,9 @@ def closed_loop(
     learned = run_experiment(cfg, strategy_factory=make_learned, population=population, keep=keep)
     campaign_s = time.perf_counter() - t1
     oracle_cfg = dataclasses.replace(cfg, strategy=dataclasses.replace(base, scorer="oracle"))
+    t2 = time.perf_counter()
     oracle = run_experiment(oracle_cfg, population=population)
+    oracle_s = time.perf_counter() - t2
     strategy: OneToOne = keep["strategy"]
     predicted = 0.0
     for plan in strategy.plans:
@@ -158,7 +166,10 @@ def closed_loop(
     realised = learned["incremental_profit"]["true"]
     return {
         "fit_seconds": fit_s,
-        "campaign_seconds": campaign_s,
+        "campaign_seconds": campaign_s,  # includes scoring and the twin-world truth
+        "score_seconds": scorer.score_seconds,
+        "n_scored": scorer.n_scored,
+        "oracle_seconds": oracle_s,
         "predicted_profit_before_fixed_costs": predicted,
         "realised_profit_before_fixed_costs": realised + fixed,
         "realised_profit": realised,

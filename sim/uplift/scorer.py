@@ -17,6 +17,7 @@ the pilot itself, inside the market, on a random sample outside the holdout (see
 
 from __future__ import annotations
 
+import time
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
@@ -66,6 +67,8 @@ class CausalMLScorer:
         self.feature_names = feature_names
         self.p_control = p_control
         self.predicted: list[tuple[np.ndarray, np.ndarray]] = []
+        self.score_seconds = 0.0  # time spent predicting uplift (features + model)
+        self.n_scored = 0  # consumer scorings made (one consumer may be scored per plan)
 
     @property
     def arms(self) -> list[ArmConfig]:
@@ -89,10 +92,13 @@ class CausalMLScorer:
     def uplift(self, market: Market, consumers: np.ndarray) -> np.ndarray:
         """Predicted conversion uplift (n, arms) in pilot-arm order."""
         assert self.model is not None and self.feature_names is not None
+        tic = time.perf_counter()
         feats = market.features(tuple(self.pilot_cfg.data_kinds))
         X = feats[self.feature_names].to_numpy(np.float64)[consumers]
         tau = self.model.predict(X)
         order = [self.model.arms_.index(a.name) for a in self.arms]
+        self.score_seconds += time.perf_counter() - tic
+        self.n_scored += consumers.shape[0]
         return tau[:, order]
 
     def plan(
