@@ -499,7 +499,7 @@ def figure_roi(table: pd.DataFrame, which: str = "true") -> plt.Figure:
 
 
 def has_estimators(df: pd.DataFrame) -> bool:
-    return COL_ESTIMATOR in df.columns and COL_PILOT in df.columns
+    return COL_ESTIMATOR in df.columns and bool(df[COL_ESTIMATOR].notna().any())
 
 
 def estimators_table(df: pd.DataFrame, which: str = "true") -> pd.DataFrame:
@@ -509,6 +509,7 @@ def estimators_table(df: pd.DataFrame, which: str = "true") -> pd.DataFrame:
     relative regret is the oracle ranking's best-depth profit minus the model's, as a
     share of the oracle's (0 where the oracle makes nothing: nothing to lose).
     """
+    df = df[df[COL_ESTIMATOR].notna()].reset_index(drop=True)
     arms = sorted(
         {
             c.split(".")[1]

@@ -29,6 +29,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from experiments._common import output_dir, plain
 from experiments.store import run_job
+from sim.datasets import DataError, ExperimentData
 from sim.experiment import RunConfig, build_run_config
 from sim.population import synthesize
 from sim.schema import ConfigError, build
@@ -97,9 +98,23 @@ def parse_job(data: dict[str, Any]) -> UpliftJob:
     return replace(base, run=run_cfg, pilot=pilot, test_size=test_size)
 
 
+def load_data(job: UpliftJob) -> ExperimentData | None:
+    """The job's real data set, loaded and validated (``None`` for a simulated pilot).
+
+    Raises ``ConfigError`` naming the file and the column or row at fault, so that a
+    malformed file stops the job (and, at sweep validation, the sweep) before any work.
+    """
+    if job.dataset is None:
+        return None
+    try:
+        return load_dataset(job.dataset)
+    except DataError as exc:
+        raise ConfigError(f"dataset: {exc}") from None
+
+
 def validate_uplift(data: dict[str, Any]) -> None:
-    """Sweep-time check of one job's config (see :mod:`experiments.callbacks`)."""
-    parse_job(data)
+    """Sweep-time check of one job's config and data file (see :mod:`experiments.callbacks`)."""
+    load_data(parse_job(data))
 
 
 def primary_summary(result: dict[str, Any], estimator: str) -> dict[str, Any]:
@@ -132,10 +147,11 @@ def primary_summary(result: dict[str, Any], estimator: str) -> dict[str, Any]:
     return out
 
 
-def run_uplift(job: UpliftJob, out: Path) -> dict[str, Any]:
-    """Run a validated job; figures go to ``out``; returns the metrics (JSON types)."""
+def run_uplift(job: UpliftJob, out: Path, data: ExperimentData | None = None) -> dict[str, Any]:
+    """Run a validated job (``data``: its loaded real data set, if any, else loaded here);
+    figures go to ``out``; returns the metrics (JSON types)."""
     if job.dataset is not None:
-        data = load_dataset(job.dataset)
+        data = data if data is not None else load_dataset(job.dataset)
         result = evaluate_experiment(
             data,
             job.estimators,
@@ -216,11 +232,12 @@ def main(cfg: DictConfig) -> None:
     data = plain(cfg)
     try:
         job = parse_job(data)
+        experiment = load_data(job)
     except (ConfigError, TypeError) as exc:
         print(f"Invalid configuration: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     out = output_dir()
-    metrics = run_job(out, data, job.seed, lambda: run_uplift(job, out))
+    metrics = run_job(out, data, job.seed, lambda: run_uplift(job, out, experiment))
     if metrics.get("status") == "failed":
         print(f"run failed: {metrics.get('error')}", file=sys.stderr)
         return

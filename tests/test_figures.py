@@ -180,10 +180,55 @@ def test_plot_functions_draw_on_a_given_axes(
     plt.close(fig)
 
 
+@pytest.fixture
+def estimators_df() -> pd.DataFrame:
+    """Two estimators x two market sizes x three seeds, arms a and b (uplift-lab rows)."""
+    out = []
+    for est, qini in (("x_lgbm", 0.10), ("t_lgbm", 0.05)):
+        for n in (1000, 4000):
+            for seed in range(3):
+                r: dict[str, object] = {
+                    "status": "ok",
+                    "seed": seed,
+                    "primary.estimator": est,
+                    "n_rows": n - seed,  # the realised pilot size varies by seed
+                    "cfg.market.n_consumers": n,
+                    "cfg.pilot.sample_share": 1.0,
+                }
+                for arm in ("a", "b"):
+                    r |= {
+                        f"primary.{arm}.qini_true": qini + 0.01 * seed,
+                        f"primary.{arm}.pehe_ratio": 1.2 - 0.1 * seed,
+                        f"primary.{arm}.profit_oracle": 100.0,
+                        f"primary.{arm}.profit_regret": 30.0,
+                        f"primary.{arm}.profit_top20_model": 50.0 + seed,
+                        f"primary.{arm}.profit_top20_oracle": 80.0,
+                        f"primary.{arm}.profit_top20_random": 20.0,
+                    }
+                out.append(r)
+    return pd.DataFrame(out)
+
+
+def test_estimators_table(estimators_df: pd.DataFrame) -> None:
+    t = fg.estimators_table(estimators_df)
+    assert len(t) == 2 * 2 * 2  # arms x estimators x pilot sizes
+    assert sorted(t["pilot_size"].unique()) == [1000, 4000]  # nominal, not per seed
+    assert (t["n_seeds"] == 3).all()
+    x = t[(t["estimator"] == "x_lgbm") & (t["arm"] == "a") & (t["pilot_size"] == 1000)].iloc[0]
+    assert x["qini_true_mean"] == pytest.approx(0.11)
+    assert x["pehe_ratio_min"] == pytest.approx(1.0)
+    assert x["regret_share_mean"] == pytest.approx(0.3)
+    assert x["captured_top20_mean"] == pytest.approx((30 + 31 + 32) / 3 / 60)
+
+
 def test_cli_writes_each_study(
-    tmp_path: Path, granularity_df: pd.DataFrame, phase_df: pd.DataFrame, roi_df: pd.DataFrame
+    tmp_path: Path,
+    granularity_df: pd.DataFrame,
+    phase_df: pd.DataFrame,
+    roi_df: pd.DataFrame,
+    estimators_df: pd.DataFrame,
 ) -> None:
-    table = pd.concat([granularity_df, phase_df, roi_df], ignore_index=True)
+    table = pd.concat([granularity_df, phase_df, roi_df, estimators_df], ignore_index=True)
     src = tmp_path / "results.parquet"
     table.to_parquet(src)
     out = tmp_path / "fig"

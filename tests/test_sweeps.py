@@ -33,6 +33,8 @@ from sim.experiment import build_run_config
 ROOT = Path(__file__).resolve().parent.parent
 CONF = ROOT / "conf"
 EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
+#: The entry point (primary config) of each study that is not ``experiments.run``'s.
+PRIMARY = {"estimators": "uplift"}
 
 #: A 6-job sweep on a tiny market (segmented, k x seed).
 TINY = [
@@ -82,9 +84,9 @@ def hydra_loader() -> Iterator[Any]:
         yield GlobalHydra.instance().config_loader()
 
 
-def master(loader: Any, overrides: list[str]) -> Any:
+def master(loader: Any, overrides: list[str], config_name: str = "config") -> Any:
     """The multirun master config, as ``hydra.main -m`` composes it."""
-    return loader.load_configuration("config", overrides, run_mode=RunMode.MULTIRUN)
+    return loader.load_configuration(config_name, overrides, run_mode=RunMode.MULTIRUN)
 
 
 # --------------------------------------------------------------------------- conf groups
@@ -154,7 +156,8 @@ def test_experiment_file_expands_and_every_job_validates(
     hydra.sweeper.params (explicit seeds), a unique sweep dir, >= 40 jobs, all valid."""
     text = (CONF / "experiment" / f"{experiment}.yaml").read_text()
     assert text.startswith("# @package _global_")
-    cfg = master(hydra_loader, [f"+experiment={experiment}"])
+    primary = PRIMARY.get(experiment, "config")
+    cfg = master(hydra_loader, [f"+experiment={experiment}"], primary)
     params = cfg.hydra.sweeper.params
     assert "seed" in params and "," in str(params.seed), "seeds must be explicit sweep values"
     assert re.search(rf"multirun/{experiment}/.*_\d{{6}}$", str(cfg.hydra.sweep.dir)), (
@@ -162,7 +165,7 @@ def test_experiment_file_expands_and_every_job_validates(
     )
     jobs = cb.expand_sweep(cb.sweep_arguments(cfg), hydra_loader)
     assert len(jobs) >= 40
-    assert cb.validate_sweep(cfg, jobs, hydra_loader, cb.validate_run) == []
+    assert cb.validate_sweep(cfg, jobs, hydra_loader, cb.VALIDATORS[primary]) == []
 
 
 # --------------------------------------------------------------------------- expansion
@@ -189,7 +192,7 @@ def test_fast_composition_equals_hydra(hydra_loader: Any) -> None:
     from omegaconf import OmegaConf
 
     for experiment in EXPERIMENTS:
-        cfg = master(hydra_loader, [f"+experiment={experiment}"])
+        cfg = master(hydra_loader, [f"+experiment={experiment}"], PRIMARY.get(experiment, "config"))
         jobs = cb.expand_sweep(cb.sweep_arguments(cfg), hydra_loader)
         composer = cb._Composer(cfg, hydra_loader)
         assert composer.fast

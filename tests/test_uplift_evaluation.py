@@ -143,6 +143,10 @@ def test_profit_curve_endpoints_match_closed_form() -> None:
     assert curve["random"].iloc[1] == pytest.approx(total / 2)
     best = ev.best_depth_profit(ev.profit_curve(score, tau, margin, contact, offer, redeem))
     assert best["oracle"] >= best["model"] >= best["random"] == pytest.approx(max(0.0, total))
+    half = ev.depth_profit(curve, 0.5)
+    assert half == {"fraction": 0.5, **curve.iloc[1][["model", "oracle", "random"]].to_dict()}
+    with pytest.raises(ValueError, match=r"no point at fraction 0\.3"):
+        ev.depth_profit(curve, 0.3)
 
 
 def test_plots_are_labelled_in_marketing_terms() -> None:

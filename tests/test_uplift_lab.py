@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,9 +12,24 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
+from experiments._common import plain
+from experiments.uplift import UpliftJob, parse_job, run_uplift
 from sim.experiment import build_run_config
 from sim.uplift.pilot import CONTROL, PilotConfig, run_pilot
 from tests.facts import CONF, compose_run, run
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def job(overrides: list[str]) -> UpliftJob:
+    """The validated job of ``python -m experiments.uplift <overrides>``."""
+    with initialize_config_dir(config_dir=CONF, version_base="1.3"):
+        return parse_job(plain(compose("uplift", overrides=overrides)))
+
+
+def uplift_cli(run_dir: Path, *overrides: str) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "experiments.uplift", *overrides, f"hydra.run.dir={run_dir}"]
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture(scope="module")
@@ -75,12 +92,9 @@ def test_causalml_scorer_beats_propensity_and_never_the_oracle(seed: int) -> Non
 def test_uplift_entry_point_on_hillstrom(tmp_path: Path) -> None:
     """metrics.json carries per arm ate with ate_ci equal to the file's difference in means,
     and per estimator qini/auuc and fit_seconds."""
-    from experiments.uplift import run_uplift
     from sim.datasets import load_hillstrom
 
-    with initialize_config_dir(config_dir=CONF, version_base="1.3"):
-        cfg = compose("uplift", overrides=["dataset=hillstrom", "n_boot=0", "estimator=t_lightgbm"])
-    result = run_uplift(cfg, tmp_path)
+    result = run_uplift(job(["dataset=hillstrom", "n_boot=0", "estimator=t_lightgbm"]), tmp_path)
     json.dumps(result)
     df = load_hillstrom()
     control = df.loc[df.segment == "No E-Mail", "visit"].mean()
@@ -96,20 +110,18 @@ def test_uplift_entry_point_on_hillstrom(tmp_path: Path) -> None:
 
 def test_uplift_entry_point_on_simulated_pilot(tmp_path: Path) -> None:
     """dataset=sim adds qini_true, pehe and profit_at_best_depth per arm, and the closed loop."""
-    from experiments.uplift import run_uplift
-
-    with initialize_config_dir(config_dir=CONF, version_base="1.3"):
-        cfg = compose(
-            "uplift",
-            overrides=[
+    result = run_uplift(
+        job(
+            [
                 "dataset=sim",
                 "n_boot=0",
                 "market.n_consumers=6000",
                 "estimator=t_lightgbm",
                 "strategy.end_day=30",
-            ],
-        )
-    result = run_uplift(cfg, tmp_path)
+            ]
+        ),
+        tmp_path,
+    )
     for arm, entry in result["estimators"]["t_lightgbm"]["arms"].items():
         assert {"qini_true", "pehe", "profit_at_best_depth"} <= set(entry), arm
         best = entry["profit_at_best_depth"]
@@ -117,6 +129,98 @@ def test_uplift_entry_point_on_simulated_pilot(tmp_path: Path) -> None:
     loop = result["closed_loop"]
     assert loop["regret"] == pytest.approx(loop["oracle_profit"] - loop["realised_profit"])
     assert (tmp_path / "profit_curves.png").exists()
+
+
+def test_uplift_job_goes_through_the_results_store(tmp_path: Path) -> None:
+    """The entry point writes metrics.json and a one-row result.parquet (status ok, the
+    primary.<arm>.* truth columns, the resolved config); a re-run into the same folder
+    skips the work and leaves both files untouched."""
+    import pandas as pd
+
+    args = [
+        "dataset=sim",
+        "n_boot=0",
+        "closed_loop=false",
+        "market.n_consumers=4000",
+        "estimator=s_lightgbm",
+    ]
+    first = uplift_cli(tmp_path, *args)
+    assert first.returncode == 0, first.stderr[-2000:]
+    row = pd.read_parquet(tmp_path / "result.parquet")
+    assert len(row) == 1 and row["status"].iloc[0] == "ok"
+    assert row["primary.estimator"].iloc[0] == "s_lightgbm"
+    assert row["cfg.estimator.name"].iloc[0] == "s_lightgbm"
+    for arm in ("email", "email_offer"):
+        assert 0.0 < row[f"primary.{arm}.pehe_ratio"].iloc[0] < 10.0
+        assert (
+            row[f"primary.{arm}.profit_top20_oracle"].iloc[0]
+            >= row[f"primary.{arm}.profit_top20_model"].iloc[0] - 1e-9
+        )
+    results = ("metrics.json", "result.parquet", "profit_curves.png")
+    stamp = {n: (tmp_path / n).stat().st_mtime_ns for n in results}
+    again = uplift_cli(tmp_path, *args)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "skipping" in again.stdout + again.stderr
+    assert {n: (tmp_path / n).stat().st_mtime_ns for n in stamp} == stamp
+
+
+def test_malformed_csv_stops_the_job_before_any_work(tmp_path: Path) -> None:
+    """A CSV whose outcome is not binary: exit 2 naming the column, no result written."""
+    path = tmp_path / "exp.csv"
+    path.write_text("group,bought,age\ncontrol,0,30\nmail,2,41\ncontrol,1,25\nmail,0,52\n")
+    run_dir = tmp_path / "run"
+    done = uplift_cli(
+        run_dir,
+        "dataset=csv",
+        f"dataset.path={path}",
+        "dataset.treatment_col=group",
+        "dataset.control_label=control",
+        "dataset.outcome_col=bought",
+    )
+    assert done.returncode == 2
+    assert "bought" in done.stderr and "Invalid configuration" in done.stderr
+    assert not (run_dir / "result.parquet").exists()
+
+
+def test_uplift_sweep_with_a_bad_estimator_value_fails_before_any_job(tmp_path: Path) -> None:
+    sweep_dir = tmp_path / "sweep"
+    cmd = [
+        sys.executable,
+        "-m",
+        "experiments.uplift",
+        "-m",
+        "dataset=hillstrom",
+        "estimator.max_depth=3,0",
+        f"hydra.sweep.dir={sweep_dir}",
+    ]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0
+    assert "estimator.max_depth=0" in done.stderr and "no job was started" in done.stderr
+    assert not sweep_dir.exists()
+
+
+def test_uplift_benchmark_reports_where_time_goes(tmp_path: Path) -> None:
+    """A small run of the scale benchmark: every stage timed, the loop is the sum of its
+    stages, the JSON line parses, the regret is oracle minus realised profit."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "experiments.uplift_bench",
+        "market.n_consumers=8000",
+        "pilot.sample_share=0.5",
+        "strategy.end_day=21",
+        f"hydra.run.dir={tmp_path}",
+    ]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    stages = {s["stage"]: s["seconds"] for s in result["stages"]}
+    assert len(stages) == 6 and all(v >= 0 for v in stages.values())
+    loop = sum(v for k, v in stages.items() if not k.startswith("oracle"))
+    assert result["loop_seconds"] == pytest.approx(loop)
+    assert result["regret"] == pytest.approx(result["oracle_profit"] - result["realised_profit"])
+    assert result["pilot_size"] == pytest.approx(4000, rel=0.1)
+    assert json.loads((tmp_path / "metrics.json").read_text()) == result
 
 
 @pytest.mark.slow
