@@ -26,6 +26,7 @@ from sim.observe import Observations, seed_engagement
 from sim.population import Population, synthesize
 from sim.response import (
     ChannelArrays,
+    OfferUplift,
     backlash_probability,
     expected_uplift,
     intrusiveness,
@@ -406,6 +407,31 @@ class Market:
             col(depth, np.float32),
             col(data_kinds, np.uint8),
             self.now if at is None else at,
+        )
+
+    def offer_uplift(
+        self,
+        consumers: np.ndarray,
+        depth: float = 0.0,
+        data_kinds: int = 0,
+        at: float | np.ndarray | None = None,
+    ) -> OfferUplift:
+        """:meth:`expected_uplift` of many offers (channel, category, discount, at one
+        ``depth`` and ``data_kinds``) to ``consumers`` at ``at``, sharing the terms that do
+        not depend on the offer (see :class:`sim.response.OfferUplift`).
+
+        Latent: only the oracle scorer and the ground truth may call it.
+        """
+        idx = np.asarray(consumers, dtype=np.int64).ravel()
+        return OfferUplift(
+            self.cfg,
+            self.pop,
+            self.state,
+            self.channels,
+            idx,
+            self.now if at is None else at,
+            depth,
+            data_kinds,
         )
 
     def features(self, kinds: tuple[str, ...] = ("implicit", "explicit", "ambient")) -> Any:

@@ -93,6 +93,57 @@ def demand_factor(cfg: MarketConfig, share: np.ndarray, awareness: np.ndarray) -
     return d
 
 
+@dataclass(frozen=True)
+class OrganicHazard:
+    """The organic purchase hazard of consumers ``idx`` at ``now`` as a function of demand.
+
+    ``h0(D) = r_i · M_stage · D · e^{κ A_i} + cart_i · r_cart + r_ret · e^{-(now - t_abandon)/m}``:
+    everything but the demand factor ``D`` is computed once, so the hazard at several
+    demand levels (before and after a contact's awareness gain) costs a few operations.
+    """
+
+    rate: np.ndarray  # r_i · M_stage
+    attitude_factor: np.ndarray  # e^{κ A_i}
+    cart: np.ndarray  # cart_i · r_cart
+    recent: np.ndarray  # positions of abandoners whose return hazard is not negligible
+    returning: np.ndarray  # their return hazard (float32)
+
+    @classmethod
+    def of(
+        cls,
+        cfg: MarketConfig,
+        pop: Population,
+        st: MarketState,
+        idx: np.ndarray | slice,
+        now: float | np.ndarray,
+        attitude_factor: np.ndarray | None = None,
+    ) -> OrganicHazard:
+        b = cfg.behaviour
+        lc_mult = np.asarray(cfg.lifecycle.rate_multiplier, np.float32)
+        rate = pop.base_rate[idx] * np.take(lc_mult, st.lifecycle[idx])
+        if attitude_factor is None:
+            attitude_factor = np.exp(np.float32(cfg.response.attitude_effect) * st.attitude[idx])
+        cart = st.cart_open[idx] * np.float32(b.cart_purchase_rate)
+        # Abandoners' return hazard, evaluated only where it is not yet negligible (e^-50).
+        last = st.last_abandon[idx]
+        recent = np.flatnonzero(last > np.min(now) - 50.0 * b.abandoner_memory_days)
+        x = (now if np.ndim(now) == 0 else np.asarray(now)[recent]) - last[recent]  # since
+        np.negative(x, out=x)
+        x /= b.abandoner_memory_days
+        np.exp(x, out=x)
+        x *= b.abandoner_return_rate
+        return cls(rate, attitude_factor, cart, recent, x.astype(np.float32))
+
+    def at(self, demand: np.ndarray) -> np.ndarray:
+        """The hazard (per day) at demand factor ``demand``."""
+        h = self.rate * demand
+        h *= self.attitude_factor
+        h += self.cart
+        if self.recent.size:
+            h[self.recent] += self.returning
+        return h.astype(np.float32, copy=False)
+
+
 def organic_hazard(
     cfg: MarketConfig,
     pop: Population,
@@ -107,28 +158,22 @@ def organic_hazard(
     ``h0 = r_i · M_stage · D_i · e^{κ A_i} + cart_i · r_cart + r_ret · e^{-(now - t_abandon)/m}``
 
     ``demand`` (D_i) and ``attitude_factor`` (e^{κ A_i}) may be passed when the caller has
-    them for the same consumers already.
+    them for the same consumers already (see also :class:`OrganicHazard`).
     """
-    b = cfg.behaviour
-    lc_mult = np.asarray(cfg.lifecycle.rate_multiplier, np.float32)
     if demand is None:
         demand = demand_factor(cfg, pop.share[idx], st.awareness[idx])
-    h = pop.base_rate[idx] * np.take(lc_mult, st.lifecycle[idx]) * demand
-    if attitude_factor is None:
-        attitude_factor = np.exp(np.float32(cfg.response.attitude_effect) * st.attitude[idx])
-    h *= attitude_factor
-    h += st.cart_open[idx] * np.float32(b.cart_purchase_rate)
-    # Abandoners' return hazard, evaluated only where it is not yet negligible (e^-50).
-    last = st.last_abandon[idx]
-    recent = np.flatnonzero(last > np.min(now) - 50.0 * b.abandoner_memory_days)
-    if recent.size:
-        x = (now if np.ndim(now) == 0 else np.asarray(now)[recent]) - last[recent]  # since
-        np.negative(x, out=x)
-        x /= b.abandoner_memory_days
-        np.exp(x, out=x)
-        x *= b.abandoner_return_rate
-        h[recent] += x.astype(np.float32)
-    return h.astype(np.float32, copy=False)
+    return OrganicHazard.of(cfg, pop, st, idx, now, attitude_factor).at(demand)
+
+
+def timing_closeness(
+    cfg: MarketConfig, active_hour: np.ndarray, now: float | np.ndarray
+) -> np.ndarray:
+    """``exp(-Δh²/2σ²)``: closeness of the send hour to the consumer's active hour."""
+    hour = (np.asarray(now) % 1.0) * 24.0
+    d = np.abs(active_hour - hour.astype(np.float32))
+    d = np.minimum(d, 24.0 - d)
+    sd = np.float32(cfg.response.timing_sd_hours)
+    return np.exp(-0.5 * (d / sd) ** 2)
 
 
 def timing_fit(
@@ -138,12 +183,13 @@ def timing_fit(
     active_hour: np.ndarray,
     now: float | np.ndarray,
 ) -> np.ndarray:
-    hour = (np.asarray(now) % 1.0) * 24.0
-    d = np.abs(active_hour - hour.astype(np.float32))
-    d = np.minimum(d, 24.0 - d)
-    w = chan.timing_weight[channel]
-    sd = np.float32(cfg.response.timing_sd_hours)
-    return (1.0 - w + w * np.exp(-0.5 * (d / sd) ** 2)).astype(np.float32)
+    """``T_ik(h) = 1 - w_k + w_k exp(-Δh²/2σ²)``: timing fit of the send hour."""
+    return weighted_timing(chan.timing_weight[channel], timing_closeness(cfg, active_hour, now))
+
+
+def weighted_timing(weight: np.ndarray | np.float32, closeness: np.ndarray) -> np.ndarray:
+    """``1 - w + w·closeness``: the timing fit of a channel with timing weight ``w``."""
+    return (1.0 - weight + weight * closeness).astype(np.float32)
 
 
 def persuasion(
@@ -175,16 +221,51 @@ def persuasion(
             specific, aw_specific, demand_factor(cfg, pop.share[idx], st.awareness[idx])
         )
     lc_resp = np.asarray(cfg.lifecycle.response_multiplier, np.float32)
-    a = chan.lift[channel] * relevance
-    a *= 2.0 * pop.channel_pref[idx, channel]
-    a *= timing_fit(cfg, chan, channel, pop.active_hour[idx], now)
-    a *= aw_term
-    a *= np.exp(-np.float32(r.fatigue_penalty) * fatigue)
-    a *= np.exp(np.float32(r.attitude_effect) * st.attitude[idx])
-    a *= 1.0 + pop.discount_sensitivity[idx] * discount
-    a *= 1.0 + np.float32(r.depth_gain) * depth
-    a *= lc_resp[st.lifecycle[idx]]
+    a = persuasion_before_offer(
+        chan.lift[channel],
+        relevance,
+        pop.channel_pref[idx, channel],
+        timing_fit(cfg, chan, channel, pop.active_hour[idx], now),
+        aw_term,
+        np.exp(-np.float32(r.fatigue_penalty) * fatigue),
+        np.exp(np.float32(r.attitude_effect) * st.attitude[idx]),
+    )
+    apply_offer(cfg, a, pop.discount_sensitivity[idx], discount, depth, lc_resp[st.lifecycle[idx]])
     return a.astype(np.float32)
+
+
+def persuasion_before_offer(
+    lift: np.ndarray | np.float32,
+    relevance: np.ndarray,
+    preference: np.ndarray,
+    timing: np.ndarray,
+    awareness: np.ndarray,
+    fatigue_factor: np.ndarray,
+    attitude_factor: np.ndarray,
+) -> np.ndarray:
+    """``lift_k · R_ic · 2π_ik · T_ik · W_ic · e^{-φF_i} · e^{κA_i}`` (a new array)."""
+    a = lift * relevance
+    a *= 2.0 * preference
+    a *= timing
+    a *= awareness
+    a *= fatigue_factor
+    a *= attitude_factor
+    return a
+
+
+def apply_offer(
+    cfg: MarketConfig,
+    a: np.ndarray,
+    sensitivity: np.ndarray,
+    discount: np.ndarray | np.float32,
+    depth: np.ndarray | np.float32,
+    lifecycle_response: np.ndarray,
+) -> np.ndarray:
+    """Multiply ``a`` in place by the offer's ``(1 + δ_i d)(1 + g p)`` and by ``L_stage``."""
+    a *= 1.0 + sensitivity * discount
+    a *= 1.0 + np.float32(cfg.response.depth_gain) * depth
+    a *= lifecycle_response
+    return a
 
 
 def intrusiveness(
@@ -240,7 +321,8 @@ def expected_uplift(
     intr = intrusiveness(cfg, chan, channel, depth, kinds, fat)
     b = backlash_probability(cfg, intr, pop.creepiness_threshold[idx])
     d0 = demand_factor(cfg, pop.share[idx], st.awareness[idx])
-    h0 = organic_hazard(cfg, pop, st, idx, now, demand=d0)
+    organic = OrganicHazard.of(cfg, pop, st, idx, now)
+    h0 = organic.at(d0)
     p0 = 1.0 - np.exp(-h0 * w)
     # The contact also raises awareness (of its category, or of all for a generic message)
     # and with it the treated's organic hazard.  For category c the demand factor rises by
@@ -253,7 +335,166 @@ def expected_uplift(
     d1 = d0 + np.where(
         specific, (1 - floor) * pop.share[idx, cat] * gain * (1 - aw_c), gain * (1 - d0)
     )
-    h1 = organic_hazard(cfg, pop, st, idx, now, demand=d1.astype(np.float32))
+    h1 = organic.at(d1.astype(np.float32))
     pen = cfg.creepiness.purchase_penalty
     p1 = (1.0 - b) * (1.0 - np.exp(-(h1 + a) * w)) + b * (1.0 - np.exp(-h1 * (1.0 - pen) * w))
     return {"uplift": p1 - p0, "p_treated": p1, "p_control": p0, "backlash": b, "persuasion": a}
+
+
+@dataclass(frozen=True)
+class _ChannelTerms:
+    """The terms of :class:`OfferUplift` that depend on the offer's channel only."""
+
+    lift: np.float32
+    awareness_gain: np.float32
+    preference: np.ndarray  # π_ik
+    timing: np.ndarray  # T_ik(h)
+    backlash: np.ndarray  # b
+    no_backlash: np.ndarray  # 1 - b
+
+
+@dataclass(frozen=True)
+class _PairTerms:
+    """The terms of :class:`OfferUplift` that depend on the offer's channel and category."""
+
+    key: tuple[int, int]
+    persuasion: np.ndarray  # a before the discount, depth and lifecycle factors
+    organic_treated: np.ndarray  # h1
+    backlash_part: np.ndarray  # b(1 - e^{-h1(1-π)W})
+
+
+class OfferUplift:
+    """:func:`expected_uplift` of many offers to the same consumers at the same times.
+
+    The one-to-one oracle values every offer of its grid (channel × category × discount,
+    at one depth and one set of data kinds) for every consumer at each wave.  Most terms
+    of the closed form do not depend on the offer: fatigue, attitude, the demand factor,
+    the organic hazard and conversion without a contact, the timing distance.  They are
+    computed here once; those of a channel (timing fit, intrusiveness, backlash) once per
+    channel, and those of a (channel, category) pair (relevance, awareness, the treated
+    organic hazard) once per pair, so that the offers of one pair in a row (the discounts)
+    each cost only their own factors.  The floating-point operations and their order are
+    those of :func:`expected_uplift`, so the results are identical to it, bit for bit.
+
+    The terms are taken from the market state when first needed: use an instance only
+    while the state is unchanged (within one plan).  Arrays in the returned dicts may be
+    shared between offers: treat them as read-only.
+    """
+
+    def __init__(
+        self,
+        cfg: MarketConfig,
+        pop: Population,
+        st: MarketState,
+        chan: ChannelArrays,
+        idx: np.ndarray,
+        now: float | np.ndarray,
+        depth: float,
+        kinds: int,
+    ) -> None:
+        r = cfg.response
+        self.cfg, self.pop, self.st, self.chan, self.idx = cfg, pop, st, chan, idx
+        self.depth = np.float32(depth)
+        self.kinds = np.uint8(kinds)
+        self.window = r.window_days
+        self.fatigue = st.fatigue_at(idx, now, r.fatigue_half_life_days)
+        self.closeness = timing_closeness(cfg, pop.active_hour[idx], now)
+        self.threshold = pop.creepiness_threshold[idx]
+        self.demand = demand_factor(cfg, pop.share[idx], st.awareness[idx])
+        self.organic = OrganicHazard.of(cfg, pop, st, idx, now)
+        self.p_control = _read_only(1.0 - np.exp(-self.organic.at(self.demand) * self.window))
+        self.fatigue_factor = np.exp(-np.float32(r.fatigue_penalty) * self.fatigue)
+        self.sensitivity = pop.discount_sensitivity[idx]
+        lc_resp = np.asarray(cfg.lifecycle.response_multiplier, np.float32)
+        self.lifecycle_response = lc_resp[st.lifecycle[idx]]
+        self._channels: dict[int, _ChannelTerms] = {}
+        self._pair: _PairTerms | None = None
+
+    def offer(self, channel: int, category: int, discount: float) -> dict[str, np.ndarray]:
+        """:func:`expected_uplift` of one offer (``category`` -1: a generic message)."""
+        ch = self._channel_terms(channel)
+        pair = self._pair_terms(channel, category)
+        a = apply_offer(
+            self.cfg,
+            pair.persuasion.copy(),
+            self.sensitivity,
+            np.float32(discount),
+            self.depth,
+            self.lifecycle_response,
+        )
+        converted = 1.0 - np.exp(-(pair.organic_treated + a) * self.window)
+        p1 = ch.no_backlash * converted + pair.backlash_part
+        return {
+            "uplift": p1 - self.p_control,
+            "p_treated": p1,
+            "p_control": self.p_control,
+            "backlash": ch.backlash,
+            "persuasion": a,
+        }
+
+    def backlash(self, channel: int) -> np.ndarray:
+        """Backlash probability of a message on ``channel`` (the same for every offer)."""
+        return self._channel_terms(channel).backlash
+
+    def _channel_terms(self, channel: int) -> _ChannelTerms:
+        terms = self._channels.get(channel)
+        if terms is None:
+            cfg, chan = self.cfg, self.chan
+            timing = weighted_timing(chan.timing_weight[channel], self.closeness)
+            n = self.idx.shape[0]
+            intr = intrusiveness(
+                cfg,
+                chan,
+                np.full(n, channel, np.int8),
+                np.full(n, self.depth),
+                np.full(n, self.kinds),
+                self.fatigue,
+            )
+            b = _read_only(backlash_probability(cfg, intr, self.threshold))
+            terms = _ChannelTerms(
+                chan.lift[channel],
+                chan.awareness_gain[channel],
+                self.pop.channel_pref[self.idx, channel],
+                timing,
+                b,
+                1.0 - b,
+            )
+            self._channels[channel] = terms
+        return terms
+
+    def _pair_terms(self, channel: int, category: int) -> _PairTerms:
+        """Terms of (channel, category), kept for the next offer of the same pair."""
+        if self._pair is not None and self._pair.key == (channel, category):
+            return self._pair
+        ch = self._channel_terms(channel)
+        floor = np.float32(self.cfg.response.awareness_floor)
+        n = self.idx.shape[0]
+        if category >= 0:
+            share = self.pop.share[self.idx, category]
+            relevance = self.pop.n_categories * share
+            aw_c = self.st.awareness[self.idx, category]
+            awareness = floor + (1 - floor) * aw_c
+            demand = self.demand + (1 - floor) * share * ch.awareness_gain * (1 - aw_c)
+        else:
+            relevance = np.full(n, np.float32(1.0))
+            awareness = self.demand
+            demand = self.demand + ch.awareness_gain * (1 - self.demand)
+        a = persuasion_before_offer(
+            ch.lift,
+            relevance,
+            ch.preference,
+            ch.timing,
+            awareness,
+            self.fatigue_factor,
+            self.organic.attitude_factor,
+        )
+        h1 = self.organic.at(demand.astype(np.float32))
+        pen = self.cfg.creepiness.purchase_penalty
+        backlash_part = ch.backlash * (1.0 - np.exp(-h1 * (1.0 - pen) * self.window))
+        self._pair = _PairTerms((channel, category), a, h1, backlash_part)
+        return self._pair
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a

@@ -190,3 +190,25 @@ def test_measured_response_counts_sure_things(mass_gt: GroundTruth) -> None:
     g = groups(led, n)
     true_per_contact = mass_gt.direct.conversions[g.treated].sum() / flags.shape[0]
     assert flags.mean() > true_per_contact > 0
+
+
+def test_offer_uplift_equals_expected_uplift_bit_for_bit(mass_gt: GroundTruth) -> None:
+    """Market.offer_uplift (the oracle's shared-term evaluation of many offers) gives what
+    Market.expected_uplift gives for each offer, exactly, after a campaign (fatigue,
+    awareness, attitude, abandoned carts), for a subset of consumers with one send time
+    each and for a scalar time, specific and generic categories, with and without data."""
+    m = mass_gt.observed
+    rng = np.random.default_rng(5)
+    who = np.sort(rng.choice(m.pop.n, 3000, replace=False))
+    per_consumer = m.now - 2.0 + np.floor(m.pop.active_hour[who]) / 24.0
+    for at, depth, kinds in ((per_consumer, 1.0, 3), (m.now - 0.5, 0.0, 0)):
+        offers = m.offer_uplift(who, depth, kinds, at=at)
+        for ch in range(len(CHANNELS)):
+            for cat in (-1, 0, m.pop.n_categories - 1):
+                for disc in (0.0, 0.1, 0.25):
+                    got = offers.offer(ch, cat, disc)
+                    want = m.expected_uplift(who, ch, cat, disc, depth, kinds, at=at)
+                    assert got.keys() == want.keys()
+                    for key, value in want.items():
+                        assert got[key].dtype == value.dtype, key
+                        assert np.array_equal(got[key], value), (ch, cat, disc, key)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import product
 from typing import Protocol
 
 import numpy as np
@@ -88,37 +89,44 @@ class OracleScorer:
         day: float,
         default_hour: float,
     ) -> Plan:
+        """The most profitable offer per consumer, sent at its active hour.
+
+        Every offer of the grid is valued from :meth:`Market.offer_uplift`, which shares
+        the terms that do not depend on the offer; ties keep the earliest offer.
+        """
         pop = market.pop
         basket = pop.basket_mean[consumers].astype(np.float64)
         send = day + np.floor(pop.active_hour[consumers]) / 24.0
         n = consumers.shape[0]
-        best = np.full(n, -np.inf)
-        b_ch = np.zeros(n, np.int64)
-        b_cat = np.zeros(n, np.int64)
-        b_disc = np.zeros(n)
         costs = econ.contact_costs()
         optout_v = np.array([econ.optout_value[c] for c in CHANNELS])
         optout_p = market.cfg.creepiness.optout_prob
+        margin = econ.margin_rate * basket
+        discount_costs = [disc * basket for disc in grid.discounts]
+        offers = market.offer_uplift(consumers, grid.depth, grid.kinds, at=send)
+        variants = list(product(grid.channels, range(grid.n_categories), grid.discounts))
+        # The best variant so far per consumer, as an index into ``variants``; the index
+        # len(variants) means none (channel 0, category 0, no discount, value -inf).
+        best = np.full(n, -np.inf)
+        choice = np.full(n, len(variants), np.int64)
+        v = 0
         for ch in grid.channels:
             ok = pop.reachable[consumers, ch] & ~market.state.opted_out[consumers, ch]
             unit = costs[ch] + econ.personalisation_cost_per_contact * grid.depth
+            optout_cost = offers.backlash(int(ch)) * optout_p * optout_v[ch]
             for cat in range(grid.n_categories):
-                for disc in grid.discounts:
-                    eu = market.expected_uplift(
-                        consumers, int(ch), cat, float(disc), grid.depth, grid.kinds, at=send
-                    )
+                for disc, discount_cost in zip(grid.discounts, discount_costs, strict=True):
+                    eu = offers.offer(int(ch), cat, float(disc))
                     value = (
-                        econ.margin_rate * basket * eu["uplift"]
-                        - disc * basket * eu["p_treated"]
-                        - unit
-                        - eu["backlash"] * optout_p * optout_v[ch]
+                        margin * eu["uplift"] - discount_cost * eu["p_treated"] - unit - optout_cost
                     )
-                    value = np.where(ok, value, -np.inf)
                     better = value > best
-                    best = np.where(better, value, best)
-                    b_ch = np.where(better, ch, b_ch)
-                    b_cat = np.where(better, cat, b_cat)
-                    b_disc = np.where(better, disc, b_disc)
+                    better &= ok
+                    np.copyto(best, value, where=better)
+                    choice[better] = v
+                    v += 1
+        rows = [*variants, (0, 0, 0.0)]  # the last row: none
+        b_ch, b_cat, b_disc = (np.array(col)[choice] for col in zip(*rows, strict=True))
         return Plan(consumers, b_ch, b_cat, b_disc, send, best, profit_based=True)
 
 
