@@ -89,6 +89,29 @@ def test_causalml_scorer_beats_propensity_and_never_the_oracle(seed: int) -> Non
     assert oracle >= learned
 
 
+def test_one_to_one_causalml_takes_its_estimator_from_the_strategy_config() -> None:
+    """+estimator@strategy.estimator=<option> reaches the in-market CausalML scorer; an
+    estimator with another scorer, or a bad estimator value, fails naming the key."""
+    from sim.economics import EconomicsConfig
+    from sim.schema import ConfigError
+    from sim.strategies.one_to_one import OneToOne
+
+    pick = {"+estimator@strategy.estimator": "x_lightgbm_fast"}
+    cfg = build_run_config(compose_run("specialty_retail", "one_to_one_causalml", 0, **pick))
+    scorer = OneToOne(cfg.strategy, 0, EconomicsConfig()).scorer
+    assert scorer.estimator_cfg.name == "x_lightgbm_fast"
+    assert scorer.estimator_cfg.n_estimators == 60
+    default = build_run_config(compose_run("specialty_retail", "one_to_one_causalml", 0))
+    assert (
+        OneToOne(default.strategy, 0, EconomicsConfig()).scorer.estimator_cfg.name == "x_lightgbm"
+    )
+    with pytest.raises(ConfigError, match="only the causalml scorer"):
+        build_run_config(compose_run("specialty_retail", "one_to_one", 0, **pick))
+    bad = {**pick, "strategy.estimator.max_depth": 0}
+    with pytest.raises(ConfigError, match=r"strategy\.estimator\.max_depth=0"):
+        build_run_config(compose_run("specialty_retail", "one_to_one_causalml", 0, **bad))
+
+
 def test_uplift_entry_point_on_hillstrom(tmp_path: Path) -> None:
     """metrics.json carries per arm ate with ate_ci equal to the file's difference in means,
     and per estimator qini/auuc and fit_seconds."""

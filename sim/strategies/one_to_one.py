@@ -36,9 +36,30 @@ class OneToOneConfig(StrategyConfig, CommonControls):
     data_kinds: list[str] = field(default_factory=lambda: ["implicit", "explicit"])
     every_days: float = 7.0
     max_share: float = 0.2
+    #: The CausalML scorer's uplift estimator: the fields of an ``estimator`` option
+    #: (``+estimator@strategy.estimator=<name>``); empty = ``x_lightgbm`` defaults.
+    estimator: dict[str, Any] = field(default_factory=dict)
+
+    def estimator_config(self) -> Any:
+        """The scorer's :class:`~sim.uplift.config.EstimatorConfig`, or ``None`` for defaults."""
+        if not self.estimator:
+            return None
+        from sim.uplift.config import EstimatorConfig
+
+        data = {"name": "strategy.estimator", **self.estimator}
+        try:
+            return EstimatorConfig.from_dict(data)
+        except ConfigError as exc:
+            raise ConfigError(f"strategy.{exc}") from None
 
     def __post_init__(self) -> None:
         self.check_common()
+        if self.estimator and self.scorer != "causalml":
+            raise ConfigError(
+                f"estimator: only the causalml scorer uses an estimator; scorer is "
+                f"{self.scorer!r} (use scorer: causalml, or leave estimator empty)."
+            )
+        self.estimator_config()  # validates the estimator's keys and values
         if self.scorer not in SCORERS:
             import sim.uplift.scorer  # noqa: F401  (registers the CausalML scorer)
         choice("scorer", self.scorer, sorted(SCORERS))
@@ -64,6 +85,12 @@ class OneToOne(Campaign):
         self.cfg = cfg
         self.data_kinds = tuple(cfg.data_kinds)
         self.scorer = SCORERS[cfg.scorer](self.data_kinds, seed)
+        estimator = cfg.estimator_config()
+        if estimator is not None:
+            from sim.uplift.scorer import CausalMLScorer
+
+            assert isinstance(self.scorer, CausalMLScorer)  # checked in the config
+            self.scorer.estimator_cfg = estimator
         self.plans: list[Plan] = []
         self.paid_variants: set[int] = set()
 
