@@ -517,12 +517,21 @@ def estimators_table(df: pd.DataFrame, which: str = "true") -> pd.DataFrame:
             if c.startswith("primary.") and c.endswith(".qini_true")
         }
     )
+    # The nominal pilot size (market size x sample share): realised sizes differ by a few
+    # consumers between seeds; the realised one where the nominal is not in the table.
+    if COL_N in df.columns:
+        share = (
+            df["cfg.pilot.sample_share"].astype(float) if "cfg.pilot.sample_share" in df else 1.0
+        )
+        size = (df[COL_N].astype(float) * share).round().astype(int)
+    else:
+        size = df[COL_PILOT].astype(int)
     parts = []
     for arm in arms:
         d = pd.DataFrame(
             {
                 "estimator": df[COL_ESTIMATOR].astype(str),
-                "pilot_size": df[COL_PILOT].astype(int),
+                "pilot_size": size,
                 "seed": df["seed"],
                 "arm": arm,
                 "qini_true": df[f"primary.{arm}.qini_true"].astype(float),
@@ -543,12 +552,6 @@ def estimators_table(df: pd.DataFrame, which: str = "true") -> pd.DataFrame:
     long = pd.concat(parts, ignore_index=True)
     names = ("qini_true", "pehe_ratio", "regret_share", "captured_top20")
     values = {v: v for v in names if v in long.columns}
-    if COL_N in df.columns:  # pilot sizes differ by a few consumers between seeds
-        share = (
-            df["cfg.pilot.sample_share"].astype(float) if "cfg.pilot.sample_share" in df else 1.0
-        )
-        size = (df[COL_N].astype(float) * share).round().astype(int)
-        long["pilot_size"] = np.tile(size.to_numpy(), len(arms))
     return _summarise(long, ["arm", "estimator", "pilot_size"], values)
 
 

@@ -13,9 +13,10 @@ estimator's truth metrics under the same keys whatever the estimator.
 
 from __future__ import annotations
 
+import json
 import sys
 import time
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -112,9 +113,20 @@ def load_data(job: UpliftJob) -> ExperimentData | None:
         raise ConfigError(f"dataset: {exc}") from None
 
 
+#: Data sets already loaded and validated in this process (sweep validation checks each
+#: distinct dataset config once, not once per job).
+_VALID_DATASETS: set[str] = set()
+
+
 def validate_uplift(data: dict[str, Any]) -> None:
     """Sweep-time check of one job's config and data file (see :mod:`experiments.callbacks`)."""
-    load_data(parse_job(data))
+    job = parse_job(data)
+    if job.dataset is None:
+        return
+    key = json.dumps(asdict(job.dataset), sort_keys=True)
+    if key not in _VALID_DATASETS:
+        load_data(job)
+        _VALID_DATASETS.add(key)
 
 
 def primary_summary(result: dict[str, Any], estimator: str) -> dict[str, Any]:

@@ -39,7 +39,13 @@ import numpy as np
 
 from sim.uplift.config import BINARY_ONLY_LEARNERS, META_LEARNERS, EstimatorConfig
 
-__all__ = ["UpliftEstimator", "check_compatible", "derive_seed", "make_estimator"]
+__all__ = [
+    "UpliftEstimator",
+    "check_compatible",
+    "derive_seed",
+    "import_causalml",
+    "make_estimator",
+]
 
 _LOGGERS = ("causalml", "duecredit", "forestci", "lightgbm")
 
@@ -79,7 +85,7 @@ def _quiet(n_jobs: int) -> Iterator[None]:
             logging.getLogger(name).setLevel(level)
 
 
-def _import_causalml() -> None:
+def import_causalml() -> None:
     """Import CausalML, undoing its global side effect: it sets matplotlib's style."""
     import matplotlib
 
@@ -281,7 +287,7 @@ class UpliftEstimator:
         learner = self.cfg.learner
 
         with _quiet(self.cfg.n_jobs):
-            _import_causalml()  # ~4 s the first time; not part of the fit time
+            import_causalml()  # ~4 s the first time; not part of the fit time
             if learner in META_LEARNERS:
                 model = _meta_learner(self.cfg, binary, control, random_state)
                 kw: dict[str, Any] = {"X": X, "treatment": t, "y": y}
