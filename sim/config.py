@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sim.schema import ConfigError, check_range, suggest
+from sim.schema import ConfigError, check_fields, choice, spec
 
 CHANNELS: tuple[str, ...] = ("email", "sms", "push", "social", "direct_mail", "phone", "display")
 """Contact channels, in the fixed order used by every per-channel array."""
@@ -22,16 +22,9 @@ declared preferences; location, time and situation."""
 LIFECYCLE: tuple[str, ...] = ("new", "active", "lapsed")
 
 
-def _check_keys(where: str, mapping: dict[str, object], valid: tuple[str, ...]) -> None:
-    for key in mapping:
-        if key not in valid:
-            raise ConfigError(
-                f"{where}: unknown name {key!r}; valid choices: {', '.join(valid)}."
-                f"{suggest(key, valid)}"
-            )
-    missing = [k for k in valid if k not in mapping]
-    if missing:
-        raise ConfigError(f"{where}: missing entries for {', '.join(missing)}.")
+def channel_code(name: str, where: str = "channel") -> int:
+    """Index of a channel name in :data:`CHANNELS`; a clear error names the valid choices."""
+    return CHANNELS.index(choice(where, name, CHANNELS))
 
 
 @dataclass
@@ -46,20 +39,15 @@ class ChannelConfig:
     delivery matters (0 for direct mail).
     """
 
-    reach: float = 0.5
-    preference_mean: float = 0.5
-    intimacy: float = 1.0
-    lift: float = 0.002
-    awareness_gain: float = 0.05
-    timing_weight: float = 0.5
+    reach: float = spec(0.5, lo=0.0, hi=1.0)
+    preference_mean: float = spec(0.5, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
+    intimacy: float = spec(1.0, lo=0.0)
+    lift: float = spec(0.002, lo=0.0)
+    awareness_gain: float = spec(0.05, lo=0.0, hi=1.0)
+    timing_weight: float = spec(0.5, lo=0.0, hi=1.0)
 
     def __post_init__(self) -> None:
-        check_range("reach", self.reach, 0.0, 1.0)
-        check_range("preference_mean", self.preference_mean, 0.0, 1.0, lo_open=True, hi_open=True)
-        check_range("intimacy", self.intimacy, 0.0)
-        check_range("lift", self.lift, 0.0)
-        check_range("awareness_gain", self.awareness_gain, 0.0, 1.0)
-        check_range("timing_weight", self.timing_weight, 0.0, 1.0)
+        check_fields(self)
 
 
 def _default_channels() -> dict[str, ChannelConfig]:
@@ -84,16 +72,13 @@ class TribeConfig:
     ``declared_share``: share of consumers who declare their tribe (explicit data).
     """
 
-    n: int = 12
-    size_concentration: float = 2.0
-    variance_share: float = 0.5
-    declared_share: float = 0.4
+    n: int = spec(12, lo=1)
+    size_concentration: float = spec(2.0, lo=0.0, lo_open=True)
+    variance_share: float = spec(0.5, lo=0.0, hi=1.0)
+    declared_share: float = spec(0.4, lo=0.0, hi=1.0)
 
     def __post_init__(self) -> None:
-        check_range("n", self.n, 1)
-        check_range("size_concentration", self.size_concentration, 0.0, lo_open=True)
-        check_range("variance_share", self.variance_share, 0.0, 1.0)
-        check_range("declared_share", self.declared_share, 0.0, 1.0)
+        check_fields(self)
 
 
 @dataclass
@@ -107,20 +92,15 @@ class PurchaseConfig:
     ``preference_temperature``: how sharply tastes concentrate on favourite categories.
     """
 
-    base_rate: float = 0.0025
-    rate_shape: float = 1.5
-    basket_mean: float = 60.0
-    basket_sigma: float = 0.5
-    discount_sensitivity: float = 3.0
-    preference_temperature: float = 2.0
+    base_rate: float = spec(0.0025, lo=0.0, hi=1.0, lo_open=True)
+    rate_shape: float = spec(1.5, lo=0.0, lo_open=True)
+    basket_mean: float = spec(60.0, lo=0.0, lo_open=True)
+    basket_sigma: float = spec(0.5, lo=0.0, hi=3.0)
+    discount_sensitivity: float = spec(3.0, lo=0.0)
+    preference_temperature: float = spec(2.0, lo=0.0)
 
     def __post_init__(self) -> None:
-        check_range("base_rate", self.base_rate, 0.0, 1.0, lo_open=True)
-        check_range("rate_shape", self.rate_shape, 0.0, lo_open=True)
-        check_range("basket_mean", self.basket_mean, 0.0, lo_open=True)
-        check_range("basket_sigma", self.basket_sigma, 0.0, 3.0)
-        check_range("discount_sensitivity", self.discount_sensitivity, 0.0)
-        check_range("preference_temperature", self.preference_temperature, 0.0)
+        check_fields(self)
 
 
 @dataclass
@@ -133,23 +113,20 @@ class LifecycleConfig:
     stays new; ``lapse_rate``: daily hazard an active customer lapses.
     """
 
-    shares: list[float] = field(default_factory=lambda: [0.15, 0.65, 0.20])
-    rate_multiplier: list[float] = field(default_factory=lambda: [1.2, 1.0, 0.3])
-    response_multiplier: list[float] = field(default_factory=lambda: [1.3, 1.0, 0.8])
-    new_days: float = 60.0
-    lapse_rate: float = 0.002
+    shares: list[float] = spec(factory=lambda: [0.15, 0.65, 0.20], lo=0.0, each=True)
+    rate_multiplier: list[float] = spec(factory=lambda: [1.2, 1.0, 0.3], lo=0.0, each=True)
+    response_multiplier: list[float] = spec(factory=lambda: [1.3, 1.0, 0.8], lo=0.0, each=True)
+    new_days: float = spec(60.0, lo=0.0)
+    lapse_rate: float = spec(0.002, lo=0.0, hi=1.0)
 
     def __post_init__(self) -> None:
+        check_fields(self)
         for name in ("shares", "rate_multiplier", "response_multiplier"):
             values = getattr(self, name)
             if len(values) != len(LIFECYCLE):
                 raise ConfigError(f"{name}: needs one value per stage ({', '.join(LIFECYCLE)}).")
-            for i, v in enumerate(values):
-                check_range(f"{name}[{i}]", v, 0.0)
         if abs(sum(self.shares) - 1.0) > 1e-6:
             raise ConfigError(f"shares: must sum to 1, got {sum(self.shares):g}.")
-        check_range("new_days", self.new_days, 0.0)
-        check_range("lapse_rate", self.lapse_rate, 0.0, 1.0)
 
 
 @dataclass
@@ -160,33 +137,20 @@ class BehaviourConfig:
     reviews (per purchase) and wish lists (per session), store visits and location pings.
     """
 
-    browse_rate: float = 0.04
-    cart_add_prob: float = 0.25
-    cart_purchase_rate: float = 0.2
-    cart_abandon_rate: float = 0.5
-    abandoner_return_rate: float = 0.012
-    abandoner_memory_days: float = 14.0
-    review_prob: float = 0.15
-    wishlist_prob: float = 0.05
-    store_visit_rate: float = 0.01
-    store_purchase_prob: float = 0.3
-    ping_rate: float = 0.05
+    browse_rate: float = spec(0.04, lo=0.0, hi=1.0)
+    cart_add_prob: float = spec(0.25, lo=0.0, hi=1.0)
+    cart_purchase_rate: float = spec(0.2, lo=0.0, hi=1.0)
+    cart_abandon_rate: float = spec(0.5, lo=0.0, hi=1.0)
+    abandoner_return_rate: float = spec(0.012, lo=0.0, hi=1.0)
+    abandoner_memory_days: float = spec(14.0, lo=0.0, lo_open=True)
+    review_prob: float = spec(0.15, lo=0.0, hi=1.0)
+    wishlist_prob: float = spec(0.05, lo=0.0, hi=1.0)
+    store_visit_rate: float = spec(0.01, lo=0.0, hi=1.0)
+    store_purchase_prob: float = spec(0.3, lo=0.0, hi=1.0)
+    ping_rate: float = spec(0.05, lo=0.0, hi=1.0)
 
     def __post_init__(self) -> None:
-        for name in (
-            "browse_rate",
-            "cart_add_prob",
-            "cart_purchase_rate",
-            "cart_abandon_rate",
-            "abandoner_return_rate",
-            "review_prob",
-            "wishlist_prob",
-            "store_visit_rate",
-            "store_purchase_prob",
-            "ping_rate",
-        ):
-            check_range(name, getattr(self, name), 0.0, 1.0)
-        check_range("abandoner_memory_days", self.abandoner_memory_days, 0.0, lo_open=True)
+        check_fields(self)
 
 
 @dataclass
@@ -194,20 +158,22 @@ class ConsentConfig:
     """Share of consumers consenting to the use of each data kind, and how sensitive
     each kind is when used in a message (multiplies intrusiveness)."""
 
-    share: dict[str, float] = field(
-        default_factory=lambda: {"implicit": 0.8, "explicit": 0.5, "ambient": 0.3}
+    share: dict[str, float] = spec(
+        factory=lambda: {"implicit": 0.8, "explicit": 0.5, "ambient": 0.3},
+        keys=DATA_KINDS,
+        lo=0.0,
+        hi=1.0,
+        each=True,
     )
-    sensitivity: dict[str, float] = field(
-        default_factory=lambda: {"implicit": 0.4, "explicit": 0.6, "ambient": 1.0}
+    sensitivity: dict[str, float] = spec(
+        factory=lambda: {"implicit": 0.4, "explicit": 0.6, "ambient": 1.0},
+        keys=DATA_KINDS,
+        lo=0.0,
+        each=True,
     )
 
     def __post_init__(self) -> None:
-        _check_keys("share", self.share, DATA_KINDS)  # type: ignore[arg-type]
-        _check_keys("sensitivity", self.sensitivity, DATA_KINDS)  # type: ignore[arg-type]
-        for k, v in self.share.items():
-            check_range(f"share.{k}", v, 0.0, 1.0)
-        for k, v in self.sensitivity.items():
-            check_range(f"sensitivity.{k}", v, 0.0)
+        check_fields(self)
 
 
 @dataclass
@@ -222,26 +188,18 @@ class CreepinessConfig:
     unpersonalised message; ``frequency_weight`` scales intrusiveness by recent contacts.
     """
 
-    threshold_median: float = 1.0
-    tribe_sd: float = 0.5
-    individual_sd: float = 0.4
-    softness: float = 0.08
-    generic_intrusiveness: float = 0.05
-    frequency_weight: float = 0.15
-    purchase_penalty: float = 0.5
-    attitude_hit: float = 0.4
-    optout_prob: float = 0.4
+    threshold_median: float = spec(1.0, lo=0.0, lo_open=True)
+    tribe_sd: float = spec(0.5, lo=0.0)
+    individual_sd: float = spec(0.4, lo=0.0)
+    softness: float = spec(0.08, lo=0.0, lo_open=True)
+    generic_intrusiveness: float = spec(0.05, lo=0.0)
+    frequency_weight: float = spec(0.15, lo=0.0)
+    purchase_penalty: float = spec(0.5, lo=0.0, hi=1.0)
+    attitude_hit: float = spec(0.4, lo=0.0)
+    optout_prob: float = spec(0.4, lo=0.0, hi=1.0)
 
     def __post_init__(self) -> None:
-        check_range("threshold_median", self.threshold_median, 0.0, lo_open=True)
-        check_range("tribe_sd", self.tribe_sd, 0.0)
-        check_range("individual_sd", self.individual_sd, 0.0)
-        check_range("softness", self.softness, 0.0, lo_open=True)
-        check_range("generic_intrusiveness", self.generic_intrusiveness, 0.0)
-        check_range("frequency_weight", self.frequency_weight, 0.0)
-        check_range("purchase_penalty", self.purchase_penalty, 0.0, 1.0)
-        check_range("attitude_hit", self.attitude_hit, 0.0)
-        check_range("optout_prob", self.optout_prob, 0.0, 1.0)
+        check_fields(self)
 
 
 @dataclass
@@ -256,28 +214,19 @@ class ResponseConfig:
     response of a wholly unaware consumer relative to a fully aware one.
     """
 
-    window_days: float = 7.0
-    depth_gain: float = 2.0
-    fatigue_penalty: float = 0.25
-    fatigue_half_life_days: float = 7.0
-    fatigue_annoyance: float = 3.0
-    annoyance_attitude_cost: float = 0.05
-    attitude_effect: float = 0.5
-    attitude_half_life_days: float = 60.0
-    timing_sd_hours: float = 2.5
-    awareness_floor: float = 0.1
+    window_days: float = spec(7.0, lo=0.0, lo_open=True)
+    depth_gain: float = spec(2.0, lo=0.0)
+    fatigue_penalty: float = spec(0.25, lo=0.0)
+    fatigue_half_life_days: float = spec(7.0, lo=0.0, lo_open=True)
+    fatigue_annoyance: float = spec(3.0, lo=0.0)
+    annoyance_attitude_cost: float = spec(0.05, lo=0.0)
+    attitude_effect: float = spec(0.5, lo=0.0)
+    attitude_half_life_days: float = spec(60.0, lo=0.0, lo_open=True)
+    timing_sd_hours: float = spec(2.5, lo=0.0, lo_open=True)
+    awareness_floor: float = spec(0.1, lo=0.0, hi=1.0)
 
     def __post_init__(self) -> None:
-        check_range("window_days", self.window_days, 0.0, lo_open=True)
-        check_range("depth_gain", self.depth_gain, 0.0)
-        check_range("fatigue_penalty", self.fatigue_penalty, 0.0)
-        check_range("fatigue_half_life_days", self.fatigue_half_life_days, 0.0, lo_open=True)
-        check_range("fatigue_annoyance", self.fatigue_annoyance, 0.0)
-        check_range("annoyance_attitude_cost", self.annoyance_attitude_cost, 0.0)
-        check_range("attitude_effect", self.attitude_effect, 0.0)
-        check_range("attitude_half_life_days", self.attitude_half_life_days, 0.0, lo_open=True)
-        check_range("timing_sd_hours", self.timing_sd_hours, 0.0, lo_open=True)
-        check_range("awareness_floor", self.awareness_floor, 0.0, 1.0)
+        check_fields(self)
 
 
 @dataclass
@@ -290,20 +239,15 @@ class AwarenessConfig:
     member), ``distrust_gain`` the attitude a tribe-mate's backlash takes away.
     """
 
-    initial_mean: float = 0.25
-    initial_concentration: float = 4.0
-    decay: float = 0.005
-    floor: float = 0.05
-    wom_gain: float = 2.0
-    distrust_gain: float = 5.0
+    initial_mean: float = spec(0.25, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
+    initial_concentration: float = spec(4.0, lo=0.0, lo_open=True)
+    decay: float = spec(0.005, lo=0.0, hi=1.0)
+    floor: float = spec(0.05, lo=0.0, hi=1.0)
+    wom_gain: float = spec(2.0, lo=0.0)
+    distrust_gain: float = spec(5.0, lo=0.0)
 
     def __post_init__(self) -> None:
-        check_range("initial_mean", self.initial_mean, 0.0, 1.0, lo_open=True, hi_open=True)
-        check_range("initial_concentration", self.initial_concentration, 0.0, lo_open=True)
-        check_range("decay", self.decay, 0.0, 1.0)
-        check_range("floor", self.floor, 0.0, 1.0)
-        check_range("wom_gain", self.wom_gain, 0.0)
-        check_range("distrust_gain", self.distrust_gain, 0.0)
+        check_fields(self)
 
 
 @dataclass
@@ -311,10 +255,10 @@ class MarketConfig:
     """A whole market preset (``conf/market/<name>.yaml``)."""
 
     name: str = "default"
-    n_consumers: int = 20_000
-    horizon_days: float = 90.0
-    step_days: float = 1.0
-    history_days: float = 365.0
+    n_consumers: int = spec(20_000, lo=1)
+    horizon_days: float = spec(90.0, lo=0.0, lo_open=True)
+    step_days: float = spec(1.0, lo=0.0, hi=30.0, lo_open=True)
+    history_days: float = spec(365.0, lo=0.0)
     categories: list[str] = field(
         default_factory=lambda: [
             "apparel",
@@ -331,17 +275,14 @@ class MarketConfig:
     purchase: PurchaseConfig = field(default_factory=PurchaseConfig)
     lifecycle: LifecycleConfig = field(default_factory=LifecycleConfig)
     behaviour: BehaviourConfig = field(default_factory=BehaviourConfig)
-    channels: dict[str, ChannelConfig] = field(default_factory=_default_channels)
+    channels: dict[str, ChannelConfig] = spec(factory=_default_channels, keys=CHANNELS)
     consent: ConsentConfig = field(default_factory=ConsentConfig)
     creepiness: CreepinessConfig = field(default_factory=CreepinessConfig)
     response: ResponseConfig = field(default_factory=ResponseConfig)
     awareness: AwarenessConfig = field(default_factory=AwarenessConfig)
 
     def __post_init__(self) -> None:
-        check_range("n_consumers", self.n_consumers, 1)
-        check_range("horizon_days", self.horizon_days, 0.0, lo_open=True)
-        check_range("step_days", self.step_days, 0.0, 30.0, lo_open=True)
-        check_range("history_days", self.history_days, 0.0)
+        check_fields(self)
         if self.horizon_days < self.step_days:
             raise ConfigError(
                 f"horizon_days = {self.horizon_days:g} is shorter than one step "
@@ -353,7 +294,6 @@ class MarketConfig:
             raise ConfigError("categories: names must be unique.")
         if len(self.categories) > 64:
             raise ConfigError("categories: at most 64 categories are supported.")
-        _check_keys("channels", self.channels, CHANNELS)  # type: ignore[arg-type]
 
     @property
     def n_categories(self) -> int:

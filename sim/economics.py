@@ -18,13 +18,13 @@ ROI = incremental profit / total cost.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from sim.config import CHANNELS, DATA_KINDS
 from sim.ledger import Ledger
-from sim.schema import ConfigError, check_range, suggest
+from sim.schema import ConfigError, check_fields, spec
 
 
 @dataclass
@@ -32,9 +32,12 @@ class EconomicsConfig:
     """Unit costs and margins (``conf/economics/<name>.yaml``)."""
 
     name: str = "default"
-    margin_rate: float = 0.35
-    contact_cost: dict[str, float] = field(
-        default_factory=lambda: {
+    margin_rate: float = spec(0.35, lo=0.0, hi=1.0)
+    contact_cost: dict[str, float] = spec(
+        keys=CHANNELS,
+        lo=0.0,
+        each=True,
+        factory=lambda: {
             "email": 0.01,
             "sms": 0.05,
             "push": 0.005,
@@ -42,15 +45,20 @@ class EconomicsConfig:
             "direct_mail": 0.9,
             "phone": 4.0,
             "display": 0.004,
-        }
+        },
     )
-    content_cost_per_variant: float = 300.0
-    personalisation_cost_per_contact: float = 0.03
-    data_cost_per_month: dict[str, float] = field(
-        default_factory=lambda: {"implicit": 0.02, "explicit": 0.03, "ambient": 0.08}
+    content_cost_per_variant: float = spec(300.0, lo=0.0)
+    personalisation_cost_per_contact: float = spec(0.03, lo=0.0)
+    data_cost_per_month: dict[str, float] = spec(
+        keys=DATA_KINDS,
+        lo=0.0,
+        each=True,
+        factory=lambda: {"implicit": 0.02, "explicit": 0.03, "ambient": 0.08},
     )
-    platform_cost: dict[str, float] = field(
-        default_factory=lambda: {
+    platform_cost: dict[str, float] = spec(
+        lo=0.0,
+        each=True,
+        factory=lambda: {
             "none": 0.0,
             "mass": 200.0,
             "segmented": 800.0,
@@ -58,10 +66,13 @@ class EconomicsConfig:
             "one_to_one": 4000.0,
             "contextual": 1000.0,
             "hybrid": 3000.0,
-        }
+        },
     )
-    optout_value: dict[str, float] = field(
-        default_factory=lambda: {
+    optout_value: dict[str, float] = spec(
+        keys=CHANNELS,
+        lo=0.0,
+        each=True,
+        factory=lambda: {
             "email": 4.0,
             "sms": 3.0,
             "push": 2.0,
@@ -69,31 +80,11 @@ class EconomicsConfig:
             "direct_mail": 2.0,
             "phone": 3.0,
             "display": 0.5,
-        }
+        },
     )
 
     def __post_init__(self) -> None:
-        check_range("margin_rate", self.margin_rate, 0.0, 1.0)
-        check_range("content_cost_per_variant", self.content_cost_per_variant, 0.0)
-        check_range("personalisation_cost_per_contact", self.personalisation_cost_per_contact, 0.0)
-        for name, valid in (
-            ("contact_cost", CHANNELS),
-            ("optout_value", CHANNELS),
-            ("data_cost_per_month", DATA_KINDS),
-        ):
-            table = getattr(self, name)
-            for key, value in table.items():
-                if key not in valid:
-                    raise ConfigError(
-                        f"{name}: unknown name {key!r}; valid choices: "
-                        f"{', '.join(valid)}.{suggest(key, valid)}"
-                    )
-                check_range(f"{name}.{key}", value, 0.0)
-            missing = [k for k in valid if k not in table]
-            if missing:
-                raise ConfigError(f"{name}: missing entries for {', '.join(missing)}.")
-        for key, value in self.platform_cost.items():
-            check_range(f"platform_cost.{key}", value, 0.0)
+        check_fields(self)
 
     def platform(self, strategy: str) -> float:
         if strategy not in self.platform_cost:

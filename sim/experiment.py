@@ -56,11 +56,22 @@ def check_categories(strategy: Any, categories: list[str], where: str = "strateg
 
 
 def build_run_config(data: dict[str, Any]) -> RunConfig:
-    """Validate a plain mapping (e.g. a composed Hydra config) into a :class:`RunConfig`."""
+    """Validate a plain mapping (e.g. a composed Hydra config) into a :class:`RunConfig`,
+    reporting every problem of the strategy and of the rest at once."""
     data = dict(data)
-    strategy = build_strategy_config(data.pop("strategy", {"name": "none"}))
-    valid = {"seed", "market", "economics", "truth", "save_ledger"}
-    cfg = build(RunConfig, {k: v for k, v in data.items() if k in valid or k not in {"hydra"}})
+    errors: list[str] = []
+    strategy: StrategyConfig | None = None
+    cfg: RunConfig | None = None
+    try:
+        strategy = build_strategy_config(data.pop("strategy", {"name": "none"}))
+    except ConfigError as exc:
+        errors += exc.errors
+    try:
+        cfg = build(RunConfig, data)
+    except ConfigError as exc:
+        errors += exc.errors
+    if errors or cfg is None or strategy is None:
+        raise ConfigError(errors)
     cfg.strategy = strategy
     cfg.__post_init__()
     return cfg

@@ -57,23 +57,23 @@ def test_every_learner_has_a_yaml_and_each_yaml_is_valid() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "fragments"),
     [
-        ({"learner": "uplift_tre"}, ["estimator.learner='uplift_tre'", "valid:", "'uplift_tree'"]),
+        ({"learner": "uplift_tre"}, ["estimator.learner: 'uplift_tre'", "valid", "'uplift_tree'"]),
         ({"base": "lightgb"}, ["estimator.base", "hgb, lightgbm, xgboost", "'lightgbm'"]),
-        ({"n_estimators": 0}, ["estimator.n_estimators=0", ">= 1"]),
-        ({"learning_rate": 1.5}, ["estimator.learning_rate=1.5", "(0, 1]"]),
-        ({"n_jobs": 0}, ["estimator.n_jobs=0"]),
+        ({"n_estimators": 0}, ["estimator.n_estimators = 0", "[1, inf]"]),
+        ({"learning_rate": 1.5}, ["estimator.learning_rate = 1.5", "(0, 1]"]),
+        ({"n_jobs": 0}, ["estimator.n_jobs = 0"]),
     ],
 )
 def test_bad_estimator_config_names_key_and_choices(kwargs: dict, fragments: list[str]) -> None:
     with pytest.raises(ConfigError) as info:
-        EstimatorConfig(name="e", **kwargs)
+        EstimatorConfig.from_dict({"name": "e", **kwargs})
     for fragment in fragments:
         assert fragment in str(info.value), str(info.value)
 
 
 def test_effect_params_only_for_learners_with_an_effect_stage() -> None:
-    with pytest.raises(ConfigError, match=r"estimator.effect_params=.*only x, r and dr"):
-        EstimatorConfig(name="e", learner="t", effect_params={"max_depth": 1})
+    with pytest.raises(ConfigError, match=r"^estimator\.effect_params: .*only x, r and dr"):
+        EstimatorConfig.from_dict({"name": "e", "learner": "t", "effect_params": {"max_depth": 1}})
 
 
 def test_effect_params_reach_the_effect_learner_only(pilot: tuple) -> None:
@@ -92,7 +92,7 @@ def test_effect_params_reach_the_effect_learner_only(pilot: tuple) -> None:
 
 
 def test_unknown_estimator_key_suggests_nearest() -> None:
-    hint = r"unknown key 'n_estimator'.*did you mean 'n_estimators'"
+    hint = r"Unknown key estimator\.n_estimator;.*Did you mean 'n_estimators'"
     with pytest.raises(ConfigError, match=hint):
         EstimatorConfig.from_dict({"name": "e", "n_estimator": 5})
 

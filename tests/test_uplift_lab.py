@@ -108,7 +108,7 @@ def test_one_to_one_causalml_takes_its_estimator_from_the_strategy_config() -> N
     with pytest.raises(ConfigError, match="only the causalml scorer"):
         build_run_config(compose_run("specialty_retail", "one_to_one", 0, **pick))
     bad = {**pick, "strategy.estimator.max_depth": 0}
-    with pytest.raises(ConfigError, match=r"strategy\.estimator\.max_depth=0"):
+    with pytest.raises(ConfigError, match=r"strategy\.estimator\.max_depth = 0"):
         build_run_config(compose_run("specialty_retail", "one_to_one_causalml", 0, **bad))
 
 

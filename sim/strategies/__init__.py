@@ -1,6 +1,6 @@
-"""Targeting strategies.  Importing this package registers every strategy."""
+"""Targeting strategies.  Importing this package registers every strategy and scorer."""
 
-from sim.strategies import contextual, hybrid, mass, one_to_one, segmented, triggered
+from sim.strategies import causalml, contextual, hybrid, mass, one_to_one, segmented, triggered
 from sim.strategies.base import (
     REGISTRY,
     Strategy,
@@ -14,6 +14,7 @@ __all__ = [
     "Strategy",
     "StrategyConfig",
     "build_strategy_config",
+    "causalml",
     "contextual",
     "hybrid",
     "make_strategy",

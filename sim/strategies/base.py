@@ -16,10 +16,9 @@ from typing import Any, ClassVar, Protocol
 import numpy as np
 import simpy
 
-from sim.config import CHANNELS
 from sim.economics import EconomicsConfig
 from sim.market import ContactResult, Market
-from sim.schema import ConfigError, build, check_range, choice
+from sim.schema import ConfigError, build, check_fields, choice, spec
 from sim.streams import Purpose
 
 
@@ -41,21 +40,20 @@ class CommonControls:
     the run, ``null`` for none.  ``send_hour``: hour of day scheduled waves go out.
     """
 
-    holdout_share: float = 0.1
-    start_day: float = 0.0
-    end_day: float = 60.0
-    frequency_cap: int = 100
-    budget: float | None = None
-    send_hour: float = 10.0
+    holdout_share: float = spec(0.1, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
+    start_day: float = spec(0.0, lo=0.0)
+    end_day: float = spec(60.0, lo=0.0)
+    frequency_cap: int = spec(100, lo=1)
+    budget: float | None = spec(None, lo=0.0, lo_open=True)
+    send_hour: float = spec(10.0, lo=0.0, hi=24.0, hi_open=True)
 
     def check_common(self) -> None:
-        check_range("holdout_share", self.holdout_share, 0.0, 1.0, lo_open=True, hi_open=True)
-        check_range("start_day", self.start_day, 0.0)
-        check_range("end_day", self.end_day, self.start_day)
-        check_range("frequency_cap", self.frequency_cap, 1)
-        if self.budget is not None:
-            check_range("budget", self.budget, 0.0, lo_open=True)
-        check_range("send_hour", self.send_hour, 0.0, 24.0, hi_open=True)
+        """Check every field's spec, then that the window ends after it starts."""
+        check_fields(self)
+        if self.end_day < self.start_day:
+            raise ConfigError(
+                f"end_day = {self.end_day:g} is before start_day = {self.start_day:g}."
+            )
 
 
 @dataclass
@@ -114,11 +112,6 @@ class NoCampaign:
 
     def start(self, market: Market) -> None:
         return None
-
-
-def channel_code(name: str, where: str = "channel") -> int:
-    """Index of a channel name, with a clear error naming the valid choices."""
-    return CHANNELS.index(choice(where, name, CHANNELS))
 
 
 @dataclass

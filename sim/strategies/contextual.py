@@ -14,27 +14,24 @@ from typing import Any
 
 import simpy
 
+from sim.config import CHANNELS, channel_code
 from sim.economics import EconomicsConfig
 from sim.market import Market
-from sim.schema import check_range
-from sim.strategies.base import CommonControls, StrategyConfig, channel_code, register
+from sim.schema import spec
+from sim.strategies.base import CommonControls, StrategyConfig, register
 from sim.strategies.triggered import EventDriven
 
 
 @dataclass
 class ContextualConfig(StrategyConfig, CommonControls):
     name: str = "contextual"
-    channel: str = "display"
-    discount: float = 0.0
-    depth: float = 0.0
-    cooldown_days: float = 3.0
+    channel: str = spec("display", choices=CHANNELS)
+    discount: float = spec(0.0, lo=0.0, hi=1.0, hi_open=True)
+    depth: float = spec(0.0, lo=0.0, hi=1.0)
+    cooldown_days: float = spec(3.0, lo=0.0)
 
     def __post_init__(self) -> None:
         self.check_common()
-        channel_code(self.channel, "channel")
-        check_range("discount", self.discount, 0.0, 1.0, hi_open=True)
-        check_range("depth", self.depth, 0.0, 1.0)
-        check_range("cooldown_days", self.cooldown_days, 0.0)
 
 
 @register("contextual", ContextualConfig)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, fields
 
 from sim.economics import EconomicsConfig
 from sim.market import Market
-from sim.schema import choice
+from sim.schema import spec
 from sim.strategies.base import Campaign, CommonControls, StrategyConfig, register
 from sim.strategies.mass import MassBroadcast, MassConfig
 from sim.strategies.one_to_one import OneToOne, OneToOneConfig
@@ -24,14 +24,13 @@ FOLLOW_UPS = ("one_to_one", "triggered")
 class HybridConfig(StrategyConfig, CommonControls):
     name: str = "hybrid"
     mass_enabled: bool = True
-    follow_up: str = "one_to_one"
+    follow_up: str = spec("one_to_one", choices=FOLLOW_UPS)
     mass: MassConfig = field(default_factory=lambda: MassConfig(channel="display"))
     one_to_one: OneToOneConfig = field(default_factory=OneToOneConfig)
     triggered: TriggeredConfig = field(default_factory=TriggeredConfig)
 
     def __post_init__(self) -> None:
         self.check_common()
-        choice("follow_up", self.follow_up, FOLLOW_UPS)
 
 
 def _with_controls(part: CommonControls, controls: CommonControls) -> None:

@@ -9,10 +9,11 @@ from typing import Any
 import numpy as np
 import simpy
 
+from sim.config import CHANNELS, channel_code
 from sim.economics import EconomicsConfig
 from sim.market import Market
-from sim.schema import check_range
-from sim.strategies.base import Campaign, CommonControls, StrategyConfig, channel_code, register
+from sim.schema import spec
+from sim.strategies.base import Campaign, CommonControls, StrategyConfig, register
 
 
 @dataclass
@@ -21,16 +22,13 @@ class MassConfig(StrategyConfig, CommonControls):
     ``discount`` and a ``category`` (empty = generic brand message)."""
 
     name: str = "mass"
-    channel: str = "email"
-    every_days: float = 7.0
-    discount: float = 0.0
+    channel: str = spec("email", choices=CHANNELS)
+    every_days: float = spec(7.0, lo=0.0, lo_open=True)
+    discount: float = spec(0.0, lo=0.0, hi=1.0, hi_open=True)
     category: str = ""
 
     def __post_init__(self) -> None:
         self.check_common()
-        channel_code(self.channel, "channel")
-        check_range("every_days", self.every_days, 0.0, lo_open=True)
-        check_range("discount", self.discount, 0.0, 1.0, hi_open=True)
 
 
 @register("mass", MassConfig)

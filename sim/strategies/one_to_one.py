@@ -11,86 +11,81 @@ first, and within the budget.  Messages go out at each consumer's send hour.
 from __future__ import annotations
 
 from collections.abc import Generator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import simpy
 
-from sim.config import DATA_KINDS
+from sim.config import CHANNELS, DATA_KINDS, channel_code
 from sim.economics import EconomicsConfig
 from sim.market import Market
 from sim.response import kinds_mask
-from sim.schema import ConfigError, check_range, choice
-from sim.strategies.base import Campaign, CommonControls, StrategyConfig, channel_code, register
-from sim.strategies.scorers import SCORERS, OfferGrid, Plan
+from sim.schema import ConfigError, spec
+from sim.strategies.base import Campaign, CommonControls, StrategyConfig, register
+from sim.strategies.scorers import (
+    SCORER_NAMES,
+    SCORERS,
+    LearningScorer,
+    OfferGrid,
+    Plan,
+    Scorer,
+)
+from sim.uplift.config import EstimatorConfig
 
 
 @dataclass
 class OneToOneConfig(StrategyConfig, CommonControls):
+    """One-to-one targeting.  ``scorer`` ranks consumers (:data:`SCORER_NAMES`);
+    ``estimator`` is the CausalML scorer's uplift estimator (an ``estimator`` option,
+    ``+estimator@strategy.estimator=<name>``; null: the ``x_lightgbm`` defaults)."""
+
     name: str = "one_to_one"
-    scorer: str = "oracle"
-    channels: list[str] = field(default_factory=lambda: ["email", "sms", "push"])
-    discounts: list[float] = field(default_factory=lambda: [0.0, 0.1, 0.2])
-    depth: float = 1.0
-    data_kinds: list[str] = field(default_factory=lambda: ["implicit", "explicit"])
-    every_days: float = 7.0
-    max_share: float = 0.2
-    #: The CausalML scorer's uplift estimator: the fields of an ``estimator`` option
-    #: (``+estimator@strategy.estimator=<name>``); empty = ``x_lightgbm`` defaults.
-    estimator: dict[str, Any] = field(default_factory=dict)
-
-    def estimator_config(self) -> Any:
-        """The scorer's :class:`~sim.uplift.config.EstimatorConfig`, or ``None`` for defaults."""
-        if not self.estimator:
-            return None
-        from sim.uplift.config import EstimatorConfig
-
-        data = {"name": "strategy.estimator", **self.estimator}
-        try:
-            return EstimatorConfig.from_dict(data)
-        except ConfigError as exc:
-            raise ConfigError(f"strategy.{exc}") from None
+    scorer: str = spec("oracle", choices=SCORER_NAMES)
+    channels: list[str] = spec(
+        factory=lambda: ["email", "sms", "push"], choices=CHANNELS, each=True
+    )
+    discounts: list[float] = spec(
+        factory=lambda: [0.0, 0.1, 0.2], lo=0.0, hi=1.0, hi_open=True, each=True
+    )
+    depth: float = spec(1.0, lo=0.0, hi=1.0)
+    data_kinds: list[str] = spec(
+        factory=lambda: ["implicit", "explicit"], choices=DATA_KINDS, each=True
+    )
+    every_days: float = spec(7.0, lo=0.0, lo_open=True)
+    max_share: float = spec(0.2, lo=0.0, hi=1.0, lo_open=True)
+    estimator: EstimatorConfig | None = None
 
     def __post_init__(self) -> None:
         self.check_common()
-        if self.estimator and self.scorer != "causalml":
+        if self.estimator is not None and self.scorer != "causalml":
             raise ConfigError(
                 f"estimator: only the causalml scorer uses an estimator; scorer is "
-                f"{self.scorer!r} (use scorer: causalml, or leave estimator empty)."
+                f"{self.scorer!r} (use scorer: causalml, or leave estimator null)."
             )
-        self.estimator_config()  # validates the estimator's keys and values
-        if self.scorer not in SCORERS:
-            import sim.uplift.scorer  # noqa: F401  (registers the CausalML scorer)
-        choice("scorer", self.scorer, sorted(SCORERS))
         if not self.channels:
             raise ConfigError("channels: at least one channel is needed.")
-        for i, ch in enumerate(self.channels):
-            channel_code(ch, f"channels[{i}]")
         if not self.discounts:
             raise ConfigError("discounts: at least one discount level is needed (0 for none).")
-        for i, d in enumerate(self.discounts):
-            check_range(f"discounts[{i}]", d, 0.0, 1.0, hi_open=True)
-        for i, k in enumerate(self.data_kinds):
-            choice(f"data_kinds[{i}]", k, DATA_KINDS)
-        check_range("depth", self.depth, 0.0, 1.0)
-        check_range("every_days", self.every_days, 0.0, lo_open=True)
-        check_range("max_share", self.max_share, 0.0, 1.0, lo_open=True)
 
 
 @register("one_to_one", OneToOneConfig)
 class OneToOne(Campaign):
-    def __init__(self, cfg: OneToOneConfig, seed: int, econ: EconomicsConfig, key: int = 1) -> None:
+    """``scorer``: a ready scorer (e.g. one fitted on a pilot elsewhere) instead of the
+    one the config names."""
+
+    def __init__(
+        self,
+        cfg: OneToOneConfig,
+        seed: int,
+        econ: EconomicsConfig,
+        key: int = 1,
+        scorer: Scorer | None = None,
+    ) -> None:
         super().__init__(cfg, seed, econ, key=key)
         self.cfg = cfg
         self.data_kinds = tuple(cfg.data_kinds)
-        self.scorer = SCORERS[cfg.scorer](self.data_kinds, seed)
-        estimator = cfg.estimator_config()
-        if estimator is not None:
-            from sim.uplift.scorer import CausalMLScorer
-
-            assert isinstance(self.scorer, CausalMLScorer)  # checked in the config
-            self.scorer.estimator_cfg = estimator
+        self.scorer = scorer or SCORERS[cfg.scorer](self.data_kinds, seed, cfg)
         self.plans: list[Plan] = []
         self.paid_variants: set[int] = set()
 
@@ -139,10 +134,10 @@ class OneToOne(Campaign):
         cfg = self.cfg
         grid = self.grid(market)
         day = cfg.start_day
-        if getattr(self.scorer, "model", True) is None:  # a learning scorer without a model
+        if isinstance(self.scorer, LearningScorer) and self.scorer.needs_pilot:
             if day > market.now:
                 yield market.env.timeout(day + cfg.send_hour / 24.0 - market.now)
-            yield from self.scorer.run_pilot(self, market)  # type: ignore[attr-defined]
+            yield from self.scorer.run_pilot(self, market)
             day = market.now
         while day < cfg.end_day:
             if day > market.now:

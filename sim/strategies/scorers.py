@@ -15,17 +15,19 @@ scorers.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from itertools import product
-from typing import Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+import simpy
 
 from sim.config import CHANNELS
 from sim.economics import EconomicsConfig
 from sim.market import Market
 from sim.observe import interest
+from sim.strategies.base import Campaign
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,8 @@ class Plan:
 
 
 class Scorer(Protocol):
+    """Plans a wave: per consumer the best offer, its send time and its value."""
+
     name: str
 
     def plan(
@@ -63,6 +67,19 @@ class Scorer(Protocol):
         day: float,
         default_hour: float,
     ) -> Plan: ...
+
+
+@runtime_checkable
+class LearningScorer(Scorer, Protocol):
+    """A scorer that learns from a pilot the strategy runs in the market before its
+    first wave (while :attr:`needs_pilot` is true)."""
+
+    @property
+    def needs_pilot(self) -> bool: ...
+
+    def run_pilot(
+        self, campaign: Campaign, market: Market
+    ) -> Generator[simpy.Event, Any, None]: ...
 
 
 def observed_send_time(
@@ -170,8 +187,15 @@ class PropensityScorer:
         return Plan(consumers, channel, category, disc, send, value, profit_based=False)
 
 
-SCORERS: dict[str, Callable[[tuple[str, ...], int], Scorer]] = {
-    "oracle": lambda kinds, seed: OracleScorer(),
-    "propensity": lambda kinds, seed: PropensityScorer(kinds),
+SCORER_NAMES: tuple[str, ...] = ("oracle", "propensity", "causalml")
+"""Every scorer a one-to-one strategy may name (``strategy.scorer``)."""
+
+ScorerFactory = Callable[[tuple[str, ...], int, Any], Scorer]
+"""Builds a scorer from the strategy's data kinds, its seed and its config (a
+:class:`~sim.strategies.one_to_one.OneToOneConfig`)."""
+
+SCORERS: dict[str, ScorerFactory] = {
+    "oracle": lambda kinds, seed, cfg: OracleScorer(),
+    "propensity": lambda kinds, seed, cfg: PropensityScorer(kinds),
 }
-"""Scorer factories by name; :mod:`sim.uplift.scorer` adds ``causalml``."""
+"""Scorer factories by name; :mod:`sim.strategies.causalml` adds ``causalml``."""

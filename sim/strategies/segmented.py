@@ -24,11 +24,12 @@ from typing import Any
 import numpy as np
 import simpy
 
+from sim.config import CHANNELS, channel_code
 from sim.economics import EconomicsConfig
 from sim.market import Market
 from sim.observe import interest
-from sim.schema import check_range, choice
-from sim.strategies.base import Campaign, CommonControls, StrategyConfig, channel_code, register
+from sim.schema import spec
+from sim.strategies.base import Campaign, CommonControls, StrategyConfig, register
 from sim.streams import Purpose
 
 BASES = ("tribe", "kmeans", "rfm")
@@ -38,25 +39,17 @@ BASIS_KINDS = {"tribe": ("explicit",), "kmeans": ("implicit", "explicit"), "rfm"
 @dataclass
 class SegmentedConfig(StrategyConfig, CommonControls):
     name: str = "segmented"
-    k: int = 4
-    basis: str = "kmeans"
-    channel: str = "email"
-    every_days: float = 7.0
-    discount: float = 0.0
-    depth: float = 0.3
-    test_share: float = 0.3
-    min_segment_size: int = 30
+    k: int = spec(4, lo=1)
+    basis: str = spec("kmeans", choices=BASES)
+    channel: str = spec("email", choices=CHANNELS)
+    every_days: float = spec(7.0, lo=0.0, lo_open=True)
+    discount: float = spec(0.0, lo=0.0, hi=1.0, hi_open=True)
+    depth: float = spec(0.3, lo=0.0, hi=1.0)
+    test_share: float = spec(0.3, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
+    min_segment_size: int = spec(30, lo=1)
 
     def __post_init__(self) -> None:
         self.check_common()
-        check_range("k", self.k, 1)
-        choice("basis", self.basis, BASES)
-        channel_code(self.channel, "channel")
-        check_range("every_days", self.every_days, 0.0, lo_open=True)
-        check_range("discount", self.discount, 0.0, 1.0, hi_open=True)
-        check_range("depth", self.depth, 0.0, 1.0)
-        check_range("test_share", self.test_share, 0.0, 1.0, lo_open=True, hi_open=True)
-        check_range("min_segment_size", self.min_segment_size, 1)
 
 
 def assign_segments(market: Market, basis: str, k: int, seed: int) -> np.ndarray:

@@ -18,11 +18,12 @@ from typing import Any
 import numpy as np
 import simpy
 
+from sim.config import CHANNELS, channel_code
 from sim.economics import EconomicsConfig
 from sim.market import Market
 from sim.observe import EventFeed
-from sim.schema import ConfigError, check_range, choice
-from sim.strategies.base import Campaign, CommonControls, StrategyConfig, channel_code, register
+from sim.schema import ConfigError, check_fields, spec
+from sim.strategies.base import Campaign, CommonControls, StrategyConfig, register
 
 EVENTS = ("cart_abandoned", "browsed_no_buy", "lapsed", "near_store")
 EVENT_KINDS = {
@@ -37,22 +38,16 @@ EVENT_KINDS = {
 class TriggerRule:
     """One rule: on ``event``, send on ``channel`` after ``delay_days``."""
 
-    event: str = "cart_abandoned"
-    channel: str = "email"
-    delay_days: float = 0.125
-    discount: float = 0.0
-    depth: float = 0.5
-    lapsed_days: float = 90.0
-    cooldown_days: float = 7.0
+    event: str = spec("cart_abandoned", choices=EVENTS)
+    channel: str = spec("email", choices=CHANNELS)
+    delay_days: float = spec(0.125, lo=0.0)
+    discount: float = spec(0.0, lo=0.0, hi=1.0, hi_open=True)
+    depth: float = spec(0.5, lo=0.0, hi=1.0)
+    lapsed_days: float = spec(90.0, lo=0.0, lo_open=True)
+    cooldown_days: float = spec(7.0, lo=0.0)
 
     def __post_init__(self) -> None:
-        choice("event", self.event, EVENTS)
-        channel_code(self.channel, "channel")
-        check_range("delay_days", self.delay_days, 0.0)
-        check_range("discount", self.discount, 0.0, 1.0, hi_open=True)
-        check_range("depth", self.depth, 0.0, 1.0)
-        check_range("lapsed_days", self.lapsed_days, 0.0, lo_open=True)
-        check_range("cooldown_days", self.cooldown_days, 0.0)
+        check_fields(self)
 
 
 @dataclass

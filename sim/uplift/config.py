@@ -1,18 +1,18 @@
 """Plain, validated configuration for uplift estimators and real-data sets.
 
-No Hydra here: the entry points compose YAML and hand these dataclasses over
-(``OmegaConf.to_object``). ``__post_init__`` checks choices and ranges so that a bad
-value fails at composition time with a message naming the key, the valid choices and
-the nearest valid name. ``from_dict`` builds one from a plain mapping and refuses
-unknown keys the same way.
+No Hydra here: the entry points compose YAML and hand these dataclasses over.  Fields
+declare their choices and ranges beside them (:func:`sim.schema.spec`);
+:func:`sim.schema.build` (or ``from_dict``) builds one from a plain mapping, reporting
+every unknown key, wrong type and bad value at once with its dotted key.
 """
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Self
+
+from sim.schema import ConfigError, build, check_fields, spec, spec_metadata
 
 __all__ = [
     "BASE_LEARNERS",
@@ -38,37 +38,6 @@ BASE_LEARNERS = frozenset({"lightgbm", "hgb", "xgboost"})
 DATASET_NAMES = frozenset({"hillstrom", "csv"})
 
 
-from sim.schema import ConfigError  # noqa: E402  (one error type for every config)
-
-
-def _choice(section: str, key: str, value: object, valid: Iterable[str]) -> None:
-    choices = sorted(valid)
-    if value in choices:
-        return
-    near = difflib.get_close_matches(str(value), choices, n=1)
-    hint = f"; did you mean {near[0]!r}?" if near else ""
-    raise ConfigError(
-        f"{section}.{key}={value!r} is not a valid choice; valid: {', '.join(choices)}{hint}"
-    )
-
-
-def _check(section: str, key: str, ok: bool, value: object, rule: str) -> None:
-    if not ok:
-        raise ConfigError(f"{section}.{key}={value!r} is invalid: must be {rule}")
-
-
-def _from_dict(cls: type, section: str, data: Mapping[str, Any]) -> Any:
-    names = [f.name for f in fields(cls)]
-    for key in data:
-        if key not in names:
-            near = difflib.get_close_matches(str(key), names, n=1)
-            hint = f"; did you mean {near[0]!r}?" if near else ""
-            raise ConfigError(
-                f"{section}: unknown key {key!r}; valid keys: {', '.join(names)}{hint}"
-            )
-    return cls(**dict(data))
-
-
 @dataclass
 class EstimatorConfig:
     """One uplift estimator: a learner and, for meta-learners, its base learner.
@@ -83,60 +52,34 @@ class EstimatorConfig:
     """
 
     name: str
-    learner: str = "x"
-    base: str = "lightgbm"
-    n_estimators: int = 200
-    max_depth: int = 6
-    learning_rate: float = 0.05
-    min_samples_leaf: int = 100
-    n_jobs: int = 1
+    learner: str = spec("x", choices=sorted(LEARNERS))
+    base: str = spec("lightgbm", choices=sorted(BASE_LEARNERS))
+    n_estimators: int = spec(200, lo=1)
+    max_depth: int = spec(6, lo=1)
+    learning_rate: float = spec(0.05, lo=0.0, hi=1.0, lo_open=True)
+    min_samples_leaf: int = spec(100, lo=1)
+    n_jobs: int = spec(1, lo=-1)
     params: dict[str, Any] = field(default_factory=dict)
     effect_params: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        s = "estimator"
-        _check(
-            s,
-            "name",
-            isinstance(self.name, str) and bool(self.name),
-            self.name,
-            "a non-empty string",
-        )
-        _choice(s, "learner", self.learner, LEARNERS)
-        _choice(s, "base", self.base, BASE_LEARNERS)
-        _check(s, "n_estimators", self.n_estimators >= 1, self.n_estimators, ">= 1")
-        _check(s, "max_depth", self.max_depth >= 1, self.max_depth, ">= 1")
-        _check(s, "learning_rate", 0.0 < self.learning_rate <= 1.0, self.learning_rate, "in (0, 1]")
-        _check(s, "min_samples_leaf", self.min_samples_leaf >= 1, self.min_samples_leaf, ">= 1")
-        _check(
-            s,
-            "n_jobs",
-            self.n_jobs >= 1 or self.n_jobs == -1,
-            self.n_jobs,
-            ">= 1, or -1 for all cores",
-        )
-        _check(s, "params", isinstance(self.params, Mapping), self.params, "a mapping")
+        check_fields(self)
+        if not self.name:
+            raise ConfigError("name: must be a non-empty string.")
+        if self.n_jobs == 0:
+            raise ConfigError("n_jobs = 0 is invalid; use >= 1, or -1 for all cores.")
         self.params = dict(self.params)
-        _check(
-            s,
-            "effect_params",
-            isinstance(self.effect_params, Mapping),
-            self.effect_params,
-            "a mapping",
-        )
-        _check(
-            s,
-            "effect_params",
-            not self.effect_params or self.learner in {"x", "r", "dr"},
-            self.effect_params,
-            f"empty for learner {self.learner!r} (only x, r and dr have an effect learner)",
-        )
         self.effect_params = dict(self.effect_params)
+        if self.effect_params and self.learner not in {"x", "r", "dr"}:
+            raise ConfigError(
+                f"effect_params: must be empty for learner {self.learner!r} "
+                "(only x, r and dr have an effect learner)."
+            )
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
         """Build from a plain mapping (e.g. a parsed YAML file), refusing unknown keys."""
-        return _from_dict(cls, "estimator", data)
+        return build(cls, data, "estimator")
 
 
 @dataclass
@@ -149,72 +92,45 @@ class DatasetConfig:
     ``test_size`` is the share of rows held out to score the estimators.
     """
 
-    name: str
+    name: str = field(metadata=spec_metadata(choices=sorted(DATASET_NAMES)))
     path: str | None
     treatment_col: str
     control_label: str
     outcome_col: str
     feature_cols: list[str] | None = None
     drop_cols: list[str] = field(default_factory=list)
-    test_size: float = 0.3
+    test_size: float = spec(0.3, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
     binary_outcome: bool = True
 
     def __post_init__(self) -> None:
-        s = "dataset"
-        _choice(s, "name", self.name, DATASET_NAMES)
-        if self.name == "csv":
-            _check(
-                s,
-                "path",
-                isinstance(self.path, str) and bool(self.path),
-                self.path,
-                "the path of the CSV file for dataset csv",
-            )
-        elif self.path is not None:
-            raise ConfigError(
-                f"{s}.path={self.path!r} is invalid: dataset {self.name!r} is shipped with "
-                "the package; leave path null or use dataset csv"
+        check_fields(self)
+        errors: list[str] = []
+        if self.name == "csv" and not self.path:
+            errors.append("path: dataset csv needs the path of the CSV file (dataset.path=...).")
+        elif self.name != "csv" and self.path is not None:
+            errors.append(
+                f"path = {self.path!r}: dataset {self.name!r} is shipped with the package; "
+                "leave path null or use dataset csv."
             )
         for key in ("treatment_col", "control_label", "outcome_col"):
-            value = getattr(self, key)
-            _check(s, key, isinstance(value, str) and bool(value), value, "a non-empty string")
-        _check(
-            s,
-            "outcome_col",
-            self.outcome_col != self.treatment_col,
-            self.outcome_col,
-            "different from treatment_col",
-        )
+            if not getattr(self, key):
+                errors.append(f"{key}: must be a non-empty string.")
+        if self.outcome_col == self.treatment_col:
+            errors.append(f"outcome_col = {self.outcome_col!r}: must differ from treatment_col.")
         for key in ("treatment_col", "outcome_col"):
             col = getattr(self, key)
-            _check(
-                s,
-                "drop_cols",
-                col not in self.drop_cols,
-                list(self.drop_cols),
-                f"free of the {key.removesuffix('_col')} column {col!r}",
-            )
-            if self.feature_cols is not None:
-                _check(
-                    s,
-                    "feature_cols",
-                    col not in self.feature_cols,
-                    list(self.feature_cols),
-                    f"free of the {key} {col!r}",
-                )
-        if self.feature_cols is not None:
-            _check(
-                s,
-                "feature_cols",
-                len(self.feature_cols) > 0,
-                list(self.feature_cols),
-                "null (all columns) or a non-empty list",
-            )
-            self.feature_cols = list(self.feature_cols)
+            if col in self.drop_cols:
+                errors.append(f"drop_cols: must not hold the {key} {col!r}.")
+            if self.feature_cols is not None and col in self.feature_cols:
+                errors.append(f"feature_cols: must not hold the {key} {col!r}.")
+        if self.feature_cols is not None and not self.feature_cols:
+            errors.append("feature_cols: null (all columns) or a non-empty list.")
+        if errors:
+            raise ConfigError(errors)
+        self.feature_cols = None if self.feature_cols is None else list(self.feature_cols)
         self.drop_cols = list(self.drop_cols)
-        _check(s, "test_size", 0.0 < self.test_size < 1.0, self.test_size, "in (0, 1)")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
         """Build from a plain mapping (e.g. a parsed YAML file), refusing unknown keys."""
-        return _from_dict(cls, "dataset", data)
+        return build(cls, data, "dataset")

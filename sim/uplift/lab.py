@@ -26,6 +26,7 @@ from sim.datasets import ExperimentData
 from sim.economics import EconomicsConfig
 from sim.experiment import RunConfig, run_experiment
 from sim.population import Population
+from sim.strategies.causalml import CausalMLScorer
 from sim.strategies.one_to_one import OneToOne, OneToOneConfig
 from sim.uplift.config import EstimatorConfig
 from sim.uplift.evaluation import (
@@ -38,7 +39,6 @@ from sim.uplift.evaluation import (
 )
 from sim.uplift.pilot import CONTROL, PilotData
 from sim.uplift.real import evaluate_experiment
-from sim.uplift.scorer import CausalMLScorer
 
 #: Targeting depth of the fixed-budget profit comparison: the one-to-one strategy's default
 #: ``max_share`` (a fifth of the market per wave).

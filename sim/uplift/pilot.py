@@ -26,13 +26,12 @@ import numpy as np
 import pandas as pd
 import simpy
 
-from sim.config import DATA_KINDS, MarketConfig
+from sim.config import CHANNELS, DATA_KINDS, MarketConfig, channel_code
 from sim.market import Market
 from sim.observe import interest
 from sim.population import Population, synthesize
 from sim.response import kinds_mask
-from sim.schema import ConfigError, check_range, choice
-from sim.strategies.base import channel_code
+from sim.schema import ConfigError, check_fields, spec
 from sim.streams import Purpose, Streams
 from sim.truth import outcomes
 
@@ -44,15 +43,13 @@ class ArmConfig:
     """One pilot arm.  ``category`` empty: the consumer's best observed category."""
 
     name: str = "email"
-    channel: str = "email"
-    discount: float = 0.0
-    depth: float = 1.0
+    channel: str = spec("email", choices=CHANNELS)
+    discount: float = spec(0.0, lo=0.0, hi=1.0, hi_open=True)
+    depth: float = spec(1.0, lo=0.0, hi=1.0)
     category: str = ""
 
     def __post_init__(self) -> None:
-        channel_code(self.channel, "channel")
-        check_range("discount", self.discount, 0.0, 1.0, hi_open=True)
-        check_range("depth", self.depth, 0.0, 1.0)
+        check_fields(self)
         if self.name == CONTROL:
             raise ConfigError("name: 'control' is reserved for the control group.")
 
@@ -61,12 +58,14 @@ class ArmConfig:
 class PilotConfig:
     """A randomised pilot: when, on whom, which arms, and what the features may use."""
 
-    day: float = 14.0
-    sample_share: float = 0.5
-    control_share: float = 0.5
-    window_days: float = 14.0
-    send_hour: float = 10.0
-    data_kinds: list[str] = field(default_factory=lambda: ["implicit", "explicit"])
+    day: float = spec(14.0, lo=0.0)
+    sample_share: float = spec(0.5, lo=0.0, hi=1.0, lo_open=True)
+    control_share: float = spec(0.5, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
+    window_days: float = spec(14.0, lo=0.0, lo_open=True)
+    send_hour: float = spec(10.0, lo=0.0, hi=24.0, hi_open=True)
+    data_kinds: list[str] = spec(
+        factory=lambda: ["implicit", "explicit"], choices=DATA_KINDS, each=True
+    )
     arms: list[ArmConfig] = field(
         default_factory=lambda: [
             ArmConfig("email", "email", 0.0, 1.0),
@@ -75,13 +74,7 @@ class PilotConfig:
     )
 
     def __post_init__(self) -> None:
-        check_range("day", self.day, 0.0)
-        check_range("sample_share", self.sample_share, 0.0, 1.0, lo_open=True)
-        check_range("control_share", self.control_share, 0.0, 1.0, lo_open=True, hi_open=True)
-        check_range("window_days", self.window_days, 0.0, lo_open=True)
-        check_range("send_hour", self.send_hour, 0.0, 24.0, hi_open=True)
-        for i, k in enumerate(self.data_kinds):
-            choice(f"data_kinds[{i}]", k, DATA_KINDS)
+        check_fields(self)
         if not self.arms:
             raise ConfigError("arms: a pilot needs at least one treatment arm.")
         names = [a.name for a in self.arms]

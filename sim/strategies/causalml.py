@@ -10,16 +10,17 @@ mean where unknown), arm j's discount d_j (paid by every buyer who redeems), the
 pilot's control conversion rate p̂_0 and the arm's unit cost c_j.  Each consumer gets the
 arm of highest value; profit-based selection keeps positive values.
 
-If it has no fitted model when the strategy starts, the one-to-one strategy first runs
-the pilot itself, inside the market, on a random sample outside the holdout (see
-:meth:`CausalMLScorer.run_pilot`), and learns from what it observes.
+If it has no fitted model when the strategy starts (:attr:`CausalMLScorer.needs_pilot`),
+the one-to-one strategy first runs the pilot itself, inside the market, on a random
+sample outside the holdout (see :meth:`CausalMLScorer.run_pilot`), and learns from what
+it observes.  ``strategy.estimator`` chooses the estimator (``x_lightgbm`` defaults).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import simpy
@@ -27,13 +28,11 @@ import simpy
 from sim.config import CHANNELS
 from sim.economics import EconomicsConfig
 from sim.market import Market
+from sim.strategies.base import Campaign
 from sim.strategies.scorers import SCORERS, OfferGrid, Plan, observed_send_time
 from sim.uplift.config import EstimatorConfig
 from sim.uplift.estimators import UpliftEstimator, make_estimator
 from sim.uplift.pilot import CONTROL, ArmConfig, PilotConfig, assign, offer_columns
-
-if TYPE_CHECKING:
-    from sim.strategies.one_to_one import OneToOne
 
 
 def observed_basket(market: Market, consumers: np.ndarray) -> np.ndarray:
@@ -69,6 +68,11 @@ class CausalMLScorer:
         self.predicted: list[tuple[np.ndarray, np.ndarray]] = []
         self.score_seconds = 0.0  # time spent predicting uplift (features + model)
         self.n_scored = 0  # consumer scorings made (one consumer may be scored per plan)
+
+    @property
+    def needs_pilot(self) -> bool:
+        """True until a model is fitted: the strategy must run :meth:`run_pilot` first."""
+        return self.model is None
 
     @property
     def arms(self) -> list[ArmConfig]:
@@ -141,7 +145,7 @@ class CausalMLScorer:
             consumers, channel, category, discount, send, best, profit_based=True, depth=depth
         )
 
-    def run_pilot(self, campaign: OneToOne, market: Market) -> Generator[simpy.Event, Any, None]:
+    def run_pilot(self, campaign: Campaign, market: Market) -> Generator[simpy.Event, Any, None]:
         """Run the pilot inside the market (outside the holdout), wait, then fit."""
         cfg = self.pilot_cfg
         n = market.pop.n
@@ -169,4 +173,4 @@ class CausalMLScorer:
         self.fit(X, labels, y, names, propensity)
 
 
-SCORERS["causalml"] = lambda kinds, seed: CausalMLScorer(kinds, seed)
+SCORERS["causalml"] = lambda kinds, seed, cfg: CausalMLScorer(kinds, seed, cfg.estimator)
