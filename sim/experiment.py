@@ -57,8 +57,8 @@ def check_categories(strategy: Any, categories: list[str], where: str = "strateg
 
 
 def build_run_config(data: dict[str, Any]) -> RunConfig:
-    """Validate a plain mapping (e.g. a composed config, without Hydra's own ``hydra``
-    node) into a :class:`RunConfig`."""
+    """Validate a plain mapping of run keys (e.g. a composed config as plain values) into
+    a :class:`RunConfig`; any other key is an error naming the valid ones."""
     data = dict(data)
     strategy = build_strategy_config(data.pop("strategy", {"name": "none"}))
     cfg = build(RunConfig, data)
