@@ -3,7 +3,7 @@
 Fits ``channels.email.lift``, ``channels.email.awareness_gain``, ``purchase.base_rate``,
 ``behaviour.browse_rate`` and the women's e-mail's engagement so that a simulated
 no-e-mail / women's / men's split on ``conf/market/hillstrom_like.yaml`` reproduces
-Hillstrom's visit and conversion rates (method: :mod:`sim.uplift.calibrate`), verifies
+Hillstrom's visit and conversion rates (method: :mod:`sim.calibration`), verifies
 the fit at a seed not used in the search, prints the table and the fitted values, and
 writes ``<out>/calibration.json`` and ``<out>/calibration.csv`` atomically.
 
@@ -24,8 +24,9 @@ from typing import Any
 
 import pandas as pd
 
+from experiments._common import market_config
 from experiments.store import atomic_write_bytes, atomic_write_json, provenance
-from sim.uplift import calibrate as cal
+from sim import calibration as cal
 
 
 def _seeds(text: str) -> tuple[int, ...]:
@@ -135,7 +136,7 @@ def format_params(p: cal.CalibrationParams) -> str:
             f"    channels.email.awareness_gain = {p.awareness_gain:.4f}",
             f"    purchase.base_rate            = {p.base_rate:.6g}",
             f"    behaviour.browse_rate         = {p.browse_rate:.6g}",
-            "  sim/uplift/calibrate.py FITTED_ENGAGEMENT:",
+            "  sim/calibration.py FITTED_ENGAGEMENT:",
             f"    womens = {p.womens_engagement:.4f}   (mens = 1 by normalisation)",
         ]
     )
@@ -152,7 +153,7 @@ def _csv_bytes(tables: dict[str, pd.DataFrame]) -> bytes:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     t0 = time.perf_counter()
-    base = cal.preset_config()
+    base = market_config(cal.PRESET)
     targets = cal.hillstrom_targets()
     out: dict[str, Any] = {
         "preset": cal.PRESET,
@@ -174,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         verify = cal.compare(
-            cal.simulate_arms(params, args.verify_seed, args.verify_n, base), targets
+            cal.simulate_arms(base, params, args.verify_seed, args.verify_n), targets
         )
         tables = {"verify": verify}
         out.update(
@@ -195,11 +196,11 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         result = cal.fit(
+            base,
             seeds=args.seeds,
             verify_seed=args.verify_seed,
             verify_n=args.verify_n,
             stages=args.stages,
-            base=base,
             targets=targets,
             verbose=args.verbose,
         )

@@ -59,8 +59,9 @@ def main(cfg: DictConfig) -> None:
     out = output_dir()
     results = {}
     for name, run_cfg in runs.items():
-        results[name] = run_experiment(run_cfg)
-        print(f"  {name:<24} done in {results[name]['run_seconds']:.1f} s", flush=True)
+        result = run_experiment(run_cfg)
+        results[name] = result.to_dict()
+        print(f"  {name:<24} done in {result.run_seconds:.1f} s", flush=True)
     table = comparison_table(results)
     print(f"\nmarket={cfg.market.name} seed={cfg.seed} consumers={cfg.market.n_consumers:,}")
     print(format_table(table))

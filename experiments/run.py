@@ -51,7 +51,10 @@ def main(cfg: DictConfig) -> None:
     out = output_dir()
     ledger_dir = str(out / "ledger") if run_cfg.save_ledger else None
     metrics = run_job(
-        out, to_dict(run_cfg), run_cfg.seed, lambda: run_experiment(run_cfg, ledger_dir=ledger_dir)
+        out,
+        to_dict(run_cfg),
+        run_cfg.seed,
+        lambda: run_experiment(run_cfg, ledger_dir=ledger_dir).to_dict(),
     )
     print(summary(metrics))
     print(f"metrics: {out / 'metrics.json'}")

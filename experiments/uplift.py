@@ -175,7 +175,7 @@ def run_uplift(job: UpliftJob, out: Path, data: ExperimentData | None = None) ->
         result["dataset"] = job.dataset.name
         return result
 
-    from sim.uplift.lab import closed_loop, evaluate_pilot
+    from sim.lab import closed_loop, evaluate_pilot
     from sim.uplift.pilot import run_pilot
 
     assert job.run is not None and job.pilot is not None

@@ -37,8 +37,8 @@ def run_bench(data: dict[str, Any]) -> dict[str, Any]:
     target = float(data.pop("target_seconds"))
     job = parse_job(data)
     assert job.run is not None and job.pilot is not None
+    from sim.lab import closed_loop
     from sim.uplift.estimators import import_causalml
-    from sim.uplift.lab import closed_loop
     from sim.uplift.pilot import run_pilot
 
     tic = time.perf_counter()

@@ -1,7 +1,8 @@
-"""One run of the framework as a plain function: ``run_experiment(cfg) -> metrics``.
+"""One run of the framework as a plain function: ``run_experiment(cfg) -> RunResult``.
 
 The Hydra entry points in ``experiments/`` only compose and validate the config and
-call this; tests call it directly.
+call this; tests and notebooks call it directly.  :meth:`RunResult.to_dict` is the
+run's ``metrics.json``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sim.market import Market
 from sim.measure import channel_counts, diff_in_means, groups, response_flags
 from sim.population import Population, synthesize
 from sim.schema import ConfigError, build, choice
-from sim.strategies import StrategyConfig, build_strategy_config, make_strategy
+from sim.strategies import Strategy, StrategyConfig, build_strategy_config, make_strategy
 from sim.streams import Streams
 from sim.truth import Outcomes, outcomes, twin_worlds
 
@@ -56,8 +57,9 @@ def check_categories(strategy: Any, categories: list[str], where: str = "strateg
 
 
 def build_run_config(data: dict[str, Any]) -> RunConfig:
-    """Validate a plain mapping (e.g. a composed Hydra config) into a :class:`RunConfig`,
-    reporting every problem of the strategy and of the rest at once."""
+    """Validate a plain mapping of run keys (e.g. a composed config as plain values) into a
+    :class:`RunConfig`, reporting every problem of the strategy and of the rest at once;
+    any other key is an error naming the valid ones."""
     data = dict(data)
     errors: list[str] = []
     strategy: StrategyConfig | None = None
@@ -77,6 +79,109 @@ def build_run_config(data: dict[str, Any]) -> RunConfig:
     return cfg
 
 
+@dataclass(frozen=True)
+class Effect:
+    """An incremental effect of the campaign (summed over consumers).
+
+    ``measured``: the holdout comparison a marketer can make, with its standard error;
+    the truth when the twin worlds ran (else None): ``true`` on the treated (the direct
+    effect), ``true_total`` market-wide (with word of mouth), ``spillover`` on consumers
+    never contacted (conversions only).
+    """
+
+    measured: float
+    measured_se: float
+    true: float | None = None
+    true_total: float | None = None
+    spillover: float | None = None
+
+    def to_dict(self) -> dict[str, float | None]:
+        out = {"measured": self.measured, "measured_se": self.measured_se, "true": self.true}
+        if self.true_total is not None:
+            out["true_total"] = self.true_total
+        if self.spillover is not None:
+            out["spillover"] = self.spillover
+        return out
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """A ratio of profit and cost, measured and true; None where undefined (zero or
+    non-finite denominator) or, for ``true``, when the twin worlds did not run."""
+
+    measured: float | None
+    true: float | None = None
+
+    def to_dict(self) -> dict[str, float | None]:
+        return {"measured": self.measured, "true": self.true}
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What one run measured (and, with ``truth``, what really happened).
+
+    :meth:`to_dict` gives the JSON-ready metrics written to ``metrics.json``;
+    ``campaign``, the observed world's strategy instance (its plans, its scorer), is
+    kept for the caller and never serialised.
+    """
+
+    strategy: str
+    market: str
+    seed: int
+    n_consumers: int
+    horizon_days: float
+    contacts: int  # delivered
+    contacts_by_channel: dict[str, int]
+    treated_consumers: int
+    holdout_consumers: int
+    response_rate: float
+    incremental_conversions: Effect
+    incremental_revenue: Effect
+    incremental_profit: Effect  # after the campaign's non-offer costs
+    roi: Ratio
+    cost_per_incremental_conversion: Ratio
+    cost: dict[str, float]  # by type, and ``total``
+    opt_outs: int
+    backlash_events: int
+    purchases: int
+    revenue: float
+    awareness_lift: float | None = None  # truth only
+    baseline_purchases: int | None = None  # truth only
+    run_seconds: float = 0.0
+    campaign: Strategy | None = field(default=None, repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The metrics as plain JSON-ready values (the keys and order of ``metrics.json``)."""
+        out: dict[str, Any] = {
+            "strategy": self.strategy,
+            "market": self.market,
+            "seed": self.seed,
+            "n_consumers": self.n_consumers,
+            "horizon_days": self.horizon_days,
+            "contacts": self.contacts,
+            "contacts_by_channel": dict(self.contacts_by_channel),
+            "treated_consumers": self.treated_consumers,
+            "holdout_consumers": self.holdout_consumers,
+            "response_rate": self.response_rate,
+            "incremental_conversions": self.incremental_conversions.to_dict(),
+            "incremental_revenue": self.incremental_revenue.to_dict(),
+            "incremental_profit": self.incremental_profit.to_dict(),
+            "roi": self.roi.to_dict(),
+            "cost_per_incremental_conversion": self.cost_per_incremental_conversion.to_dict(),
+            "cost": dict(self.cost),
+            "opt_outs": self.opt_outs,
+            "backlash_events": self.backlash_events,
+            "purchases": self.purchases,
+            "revenue": self.revenue,
+        }
+        if self.awareness_lift is not None:
+            out["awareness_lift"] = self.awareness_lift
+        if self.baseline_purchases is not None:
+            out["baseline_purchases"] = self.baseline_purchases
+        out["run_seconds"] = self.run_seconds
+        return out
+
+
 def _net(o: Outcomes, margin: float) -> np.ndarray:
     return margin * o.revenue - o.discount_cost
 
@@ -90,20 +195,19 @@ def run_experiment(
     ledger_dir: str | None = None,
     strategy_factory: Callable[[], Any] | None = None,
     population: Population | None = None,
-    keep: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+) -> RunResult:
     """Run the configured strategy on the configured market and measure it.
 
     ``strategy_factory`` replaces the configured strategy (e.g. one holding a pre-fitted
-    scorer); ``population`` reuses a synthesised population; ``keep`` receives the
-    observed world's strategy instance under ``"strategy"``.
+    scorer); ``population`` reuses a synthesised population; ``ledger_dir`` receives the
+    observed world's ledger.  The result's ``campaign`` is the observed world's strategy.
     """
     t_start = time.perf_counter()
     m, econ = cfg.market, cfg.economics
     pop = population if population is not None else synthesize(m, Streams(cfg.seed))
-    made: list[Any] = []
+    made: list[Strategy] = []
 
-    def make() -> Any:
+    def make() -> Strategy:
         s = strategy_factory() if strategy_factory else make_strategy(cfg.strategy, cfg.seed, econ)
         made.append(s)
         return s
@@ -120,8 +224,6 @@ def run_experiment(
     g = groups(ledger, n)
     y1 = outcomes(ledger, n)
     strategy = made[0]
-    if keep is not None:
-        keep["strategy"] = strategy
     kinds = tuple(getattr(strategy, "data_kinds", ()))
     months = (
         max(
@@ -141,54 +243,68 @@ def run_experiment(
     rev_hat, rev_se = diff_in_means(y1.revenue, g)
     net_hat, net_se = diff_in_means(_net(y1, margin), g)
     profit_hat = net_hat - non_offer
-    metrics: dict[str, Any] = {
-        "strategy": cfg.strategy.name,
-        "market": m.name,
-        "seed": cfg.seed,
-        "n_consumers": n,
-        "horizon_days": m.horizon_days,
-        "contacts": delivered,
-        "contacts_by_channel": channel_counts(ledger, CHANNELS),
-        "treated_consumers": g.n_treated,
-        "holdout_consumers": g.n_holdout,
-        "response_rate": float(responses.mean()) if responses.size else 0.0,
-        "incremental_conversions": {"measured": conv_hat, "measured_se": conv_se, "true": None},
-        "incremental_revenue": {"measured": rev_hat, "measured_se": rev_se, "true": None},
-        "incremental_profit": {"measured": profit_hat, "measured_se": net_se, "true": None},
-        "roi": {"measured": _safe_div(profit_hat, costs["total"]), "true": None},
-        "cost_per_incremental_conversion": {
-            "measured": _safe_div(costs["total"], conv_hat),
-            "true": None,
-        },
-        "cost": costs,
-        "opt_outs": len(ledger.optouts),
-        "backlash_events": int(ledger.contacts.column("backlash").sum()),
-        "purchases": int(y1.conversions.sum()),
-        "revenue": float(y1.revenue.sum()),
-    }
+    conversions = Effect(conv_hat, conv_se)
+    revenue = Effect(rev_hat, rev_se)
+    profit = Effect(profit_hat, net_se)
+    roi = Ratio(_safe_div(profit_hat, costs["total"]))
+    per_conversion = Ratio(_safe_div(costs["total"], conv_hat))
+    awareness_lift: float | None = None
+    baseline_purchases: int | None = None
     if cfg.truth:
         direct, total = gt.direct, gt.total
         t = g.treated
         conv_true = float(direct.conversions[t].sum())
         profit_true = float(_net(direct, margin)[t].sum()) - non_offer
-        metrics["incremental_conversions"].update(
+        conversions = Effect(
+            conv_hat,
+            conv_se,
             true=conv_true,
             true_total=float(total.conversions.sum()),
             spillover=float(gt.spillover.conversions.sum()),
         )
-        metrics["incremental_revenue"].update(
-            true=float(direct.revenue[t].sum()), true_total=float(total.revenue.sum())
+        revenue = Effect(
+            rev_hat,
+            rev_se,
+            true=float(direct.revenue[t].sum()),
+            true_total=float(total.revenue.sum()),
         )
-        metrics["incremental_profit"].update(
-            true=profit_true, true_total=float(_net(total, margin).sum()) - non_offer
+        profit = Effect(
+            profit_hat,
+            net_se,
+            true=profit_true,
+            true_total=float(_net(total, margin).sum()) - non_offer,
         )
-        metrics["roi"]["true"] = _safe_div(profit_true, costs["total"])
-        metrics["cost_per_incremental_conversion"]["true"] = _safe_div(costs["total"], conv_true)
-        metrics["awareness_lift"] = float(
+        roi = Ratio(roi.measured, _safe_div(profit_true, costs["total"]))
+        per_conversion = Ratio(per_conversion.measured, _safe_div(costs["total"], conv_true))
+        awareness_lift = float(
             gt.observed.state.awareness.mean() - gt.baseline.state.awareness.mean()
         )
-        metrics["baseline_purchases"] = int(outcomes(gt.baseline.ledger, n).conversions.sum())
+        baseline_purchases = int(outcomes(gt.baseline.ledger, n).conversions.sum())
     if ledger_dir is not None:
         ledger.to_parquet(ledger_dir)
-    metrics["run_seconds"] = time.perf_counter() - t_start
-    return metrics
+    return RunResult(
+        strategy=cfg.strategy.name,
+        market=m.name,
+        seed=cfg.seed,
+        n_consumers=n,
+        horizon_days=m.horizon_days,
+        contacts=delivered,
+        contacts_by_channel=channel_counts(ledger, CHANNELS),
+        treated_consumers=g.n_treated,
+        holdout_consumers=g.n_holdout,
+        response_rate=float(responses.mean()) if responses.size else 0.0,
+        incremental_conversions=conversions,
+        incremental_revenue=revenue,
+        incremental_profit=profit,
+        roi=roi,
+        cost_per_incremental_conversion=per_conversion,
+        cost=costs,
+        opt_outs=len(ledger.optouts),
+        backlash_events=int(ledger.contacts.column("backlash").sum()),
+        purchases=int(y1.conversions.sum()),
+        revenue=float(y1.revenue.sum()),
+        awareness_lift=awareness_lift,
+        baseline_purchases=baseline_purchases,
+        run_seconds=time.perf_counter() - t_start,
+        campaign=strategy,
+    )

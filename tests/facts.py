@@ -7,9 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from hydra import compose, initialize_config_dir
-
-from experiments._common import plain
+from experiments._common import compose, plain
 from sim.experiment import build_run_config, run_experiment
 
 CONF = str(Path(__file__).resolve().parent.parent / "conf")
@@ -20,14 +18,13 @@ def compose_run(preset: str, strategy: str, seed: int, **overrides: Any) -> dict
     ov += [
         f"{k}={json.dumps(v) if isinstance(v, list | bool) else v}" for k, v in overrides.items()
     ]
-    with initialize_config_dir(config_dir=CONF, version_base="1.3"):
-        return plain(compose("config", overrides=ov))
+    return plain(compose("config", ov))
 
 
 @functools.cache
 def _run(preset: str, strategy: str, seed: int, frozen: str) -> str:
     cfg = build_run_config(compose_run(preset, strategy, seed, **json.loads(frozen)))
-    return json.dumps(run_experiment(cfg))
+    return json.dumps(run_experiment(cfg).to_dict())
 
 
 def run(preset: str, strategy: str, seed: int, **overrides: Any) -> dict[str, Any]:

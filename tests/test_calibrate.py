@@ -1,4 +1,4 @@
-"""Calibration of the simulated e-mail channel against Hillstrom (sim/uplift/calibrate.py).
+"""Calibration of the simulated e-mail channel against Hillstrom (sim/calibration.py).
 
 The main check: with the fitted values stored in ``conf/market/hillstrom_like.yaml`` (and
 ``FITTED_ENGAGEMENT``), a simulation at a seed used neither in the search nor in the
@@ -21,8 +21,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from experiments._common import market_config
+from sim import calibration as cal
+from sim.config import MarketConfig
 from sim.datasets import load_hillstrom
-from sim.uplift import calibrate as cal
 
 HELD_OUT_SEED = 12345
 HELD_OUT_N = 192_000
@@ -34,8 +36,8 @@ def targets() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def preset():  # type: ignore[no-untyped-def]
-    return cal.preset_config()
+def preset() -> MarketConfig:
+    return market_config(cal.PRESET)
 
 
 def test_targets_equal_the_files_rates(targets: pd.DataFrame) -> None:
@@ -53,7 +55,7 @@ def test_targets_equal_the_files_rates(targets: pd.DataFrame) -> None:
         assert row.se == pytest.approx(se)
         assert row.ci_low == pytest.approx(row.rate - 1.959964 * se, abs=1e-7)
         assert row.ci_high == pytest.approx(row.rate + 1.959964 * se, abs=1e-7)
-    # The published rates (shared/data/README.md), to the printed precision.
+    # Hillstrom's published rates, to the printed precision.
     printed = {
         ("control", "visit"): 0.1062,
         ("womens", "visit"): 0.1514,
@@ -67,7 +69,7 @@ def test_targets_equal_the_files_rates(targets: pd.DataFrame) -> None:
     assert targets["n"].sum() == 2 * 64_000
 
 
-def test_preset_composes_with_the_fitted_values(preset) -> None:  # type: ignore[no-untyped-def]
+def test_preset_composes_with_the_fitted_values(preset: MarketConfig) -> None:
     assert preset.name == "hillstrom_like"
     assert set(cal.ARM_CATEGORY.values()) <= set(preset.categories)
     assert preset.channels["email"].reach == 1.0
@@ -83,10 +85,10 @@ def test_preset_composes_with_the_fitted_values(preset) -> None:  # type: ignore
 
 
 def test_stored_calibration_reproduces_hillstrom_at_a_held_out_seed(
-    preset, targets: pd.DataFrame
-) -> None:  # type: ignore[no-untyped-def]
+    preset: MarketConfig, targets: pd.DataFrame
+) -> None:
     assert HELD_OUT_SEED not in cal.SEARCH_SEEDS and HELD_OUT_SEED != cal.VERIFY_SEED
-    sim = cal.simulate_arms(cal.params_from_preset(preset), HELD_OUT_SEED, HELD_OUT_N, preset)
+    sim = cal.simulate_arms(preset, cal.params_from_preset(preset), HELD_OUT_SEED, HELD_OUT_N)
     table = cal.compare(sim, targets)
     shown = table[["arm", "metric", "target", "sim_rate", "z", "within_combined"]].to_string()
     assert table["within_combined"].all(), shown
@@ -96,10 +98,10 @@ def test_stored_calibration_reproduces_hillstrom_at_a_held_out_seed(
         assert r["control"] < r["womens"] < r["mens"], shown
 
 
-def test_simulate_arms_is_reproducible_with_balanced_arms(preset) -> None:  # type: ignore[no-untyped-def]
+def test_simulate_arms_is_reproducible_with_balanced_arms(preset: MarketConfig) -> None:
     p = cal.params_from_preset(preset)
-    a = cal.simulate_arms(p, 5, 6_000, preset)
-    b = cal.simulate_arms(p, 5, 6_000, preset)
+    a = cal.simulate_arms(preset, p, 5, 6_000)
+    b = cal.simulate_arms(preset, p, 5, 6_000)
     pd.testing.assert_frame_equal(a, b)
     sizes = a.drop_duplicates("arm").set_index("arm")["n"]
     assert sizes.to_dict() == {"control": 2_000, "womens": 2_000, "mens": 2_000}
@@ -107,7 +109,7 @@ def test_simulate_arms_is_reproducible_with_balanced_arms(preset) -> None:  # ty
     visit = a[a.metric == "visit"].set_index("arm")["successes"]
     conv = a[a.metric == "conversion"].set_index("arm")["successes"]
     assert (conv <= visit).all()  # a purchase counts as a visit
-    c = cal.simulate_arms(p, 6, 6_000, preset)
+    c = cal.simulate_arms(preset, p, 6, 6_000)
     assert not a["successes"].equals(c["successes"])
 
 
@@ -147,7 +149,7 @@ def test_params_vector_round_trip_and_ranges() -> None:
 
 def test_fit_rejects_a_verify_seed_among_the_search_seeds() -> None:
     with pytest.raises(ValueError, match="verify_seed"):
-        cal.fit(seeds=(0, 1), verify_seed=1)
+        cal.fit(MarketConfig(), seeds=(0, 1), verify_seed=1)
 
 
 def test_cli_check_writes_both_files_atomically(tmp_path: Path) -> None:
@@ -173,10 +175,12 @@ def test_cli_rejects_verify_seed_among_search_seeds(capsys: pytest.CaptureFixtur
 
 
 @pytest.mark.slow
-def test_full_refit_reproduces_hillstrom_and_the_stored_values(preset, targets) -> None:  # type: ignore[no-untyped-def]
+def test_full_refit_reproduces_hillstrom_and_the_stored_values(
+    preset: MarketConfig, targets: pd.DataFrame
+) -> None:
     """The whole search (about 100-200 s): every rate inside Hillstrom's 95 % interval at the
     search seeds and at the verification seed, and the result close to the stored fit."""
-    result = cal.fit(base=preset, targets=targets)
+    result = cal.fit(preset, targets=targets)
     assert result.all_within_ci, result.table.to_string()
     assert result.verified, result.verify_table.to_string()
     stored = cal.params_from_preset(preset)

@@ -8,14 +8,15 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
-from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from experiments._common import plain
+from experiments._common import compose, plain
 from experiments.uplift import UpliftJob, parse_job, run_uplift
 from sim.experiment import build_run_config
-from sim.uplift.pilot import CONTROL, PilotConfig, run_pilot
+from sim.schema import build
+from sim.uplift.pilot import CONTROL, PilotConfig, PilotResult, run_pilot
 from tests.facts import CONF, compose_run, run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,8 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def job(overrides: list[str]) -> UpliftJob:
     """The validated job of ``python -m experiments.uplift <overrides>``."""
-    with initialize_config_dir(config_dir=CONF, version_base="1.3"):
-        return parse_job(plain(compose("uplift", overrides=overrides)))
+    return parse_job(plain(compose("uplift", overrides)))
 
 
 def uplift_cli(run_dir: Path, *overrides: str) -> subprocess.CompletedProcess[str]:
@@ -33,7 +33,7 @@ def uplift_cli(run_dir: Path, *overrides: str) -> subprocess.CompletedProcess[st
 
 
 @pytest.fixture(scope="module")
-def pilot():
+def pilot() -> PilotResult:
     cfg = build_run_config(
         compose_run("specialty_retail", "one_to_one", 5, **{"market.n_consumers": 20000})
     )
@@ -53,6 +53,17 @@ def test_pilot_assignment_and_consistency(pilot) -> None:
         col = "y_control" if arm == CONTROL else f"y_{arm}"
         assert (t.loc[rows, "y"] == t.loc[rows, col]).mean() >= 0.99
     assert not any(c in pilot.feature_names for c in ("utility", "creepiness_threshold", "tribe"))
+
+
+def test_pilot_result_to_dict_round_trips_through_json(pilot: PilotResult) -> None:
+    """``to_dict()`` is JSON-ready and holds the whole pilot: the config rebuilds, the
+    propensities sum to one, and the table comes back column for column."""
+    back = json.loads(json.dumps(pilot.to_dict()))
+    assert build(PilotConfig, back["config"]) == pilot.config
+    assert back["arms"] == pilot.arms == ["email", "email_offer"]
+    assert back["feature_names"] == pilot.feature_names
+    assert sum(back["propensity"].values()) == pytest.approx(1.0)
+    pd.testing.assert_frame_equal(pd.DataFrame(back["table"]), pilot.table, check_dtype=False)
 
 
 def test_closed_form_uplift_matches_realised(pilot) -> None:
@@ -158,8 +169,6 @@ def test_uplift_job_goes_through_the_results_store(tmp_path: Path) -> None:
     """The entry point writes metrics.json and a one-row result.parquet (status ok, the
     primary.<arm>.* truth columns, the resolved config); a re-run into the same folder
     skips the work and leaves both files untouched."""
-    import pandas as pd
-
     args = [
         "dataset=sim",
         "n_boot=0",

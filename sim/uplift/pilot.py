@@ -31,7 +31,7 @@ from sim.market import Market
 from sim.observe import interest
 from sim.population import Population, synthesize
 from sim.response import kinds_mask
-from sim.schema import ConfigError, check_fields, spec
+from sim.schema import ConfigError, check_fields, spec, to_dict
 from sim.streams import Purpose, Streams
 from sim.truth import outcomes
 
@@ -83,8 +83,13 @@ class PilotConfig:
 
 
 @dataclass
-class PilotData:
-    """The pilot table and its context."""
+class PilotResult:
+    """What a simulated pilot returns: its table and what is needed to learn from it.
+
+    ``table``: one row per consumer in the sample (see module doc); ``feature_names``: its
+    columns a model may use; ``arms``: the treatment arms' names; ``propensity``: each
+    group's (``control`` and every arm) assignment probability; ``config``: the pilot.
+    """
 
     table: pd.DataFrame
     feature_names: list[str]
@@ -94,7 +99,18 @@ class PilotData:
 
     @property
     def X(self) -> np.ndarray:
+        """The feature matrix (rows as in ``table``)."""
         return self.table[self.feature_names].to_numpy(np.float64)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready values: the context, and the table column by column."""
+        return {
+            "config": to_dict(self.config),
+            "arms": list(self.arms),
+            "feature_names": list(self.feature_names),
+            "propensity": dict(self.propensity),
+            "table": self.table.to_dict(orient="list"),
+        }
 
 
 def offer_columns(
@@ -177,7 +193,7 @@ class _PilotProcess:
 
 def run_pilot(
     market_cfg: MarketConfig, seed: int, cfg: PilotConfig, population: Population | None = None
-) -> PilotData:
+) -> PilotResult:
     """Run the pilot and its counterfactual worlds; return the pilot table."""
     horizon = max(market_cfg.horizon_days, cfg.day + cfg.window_days + market_cfg.step_days)
     mcfg = dataclasses.replace(market_cfg, horizon_days=horizon)
@@ -222,4 +238,4 @@ def run_pilot(
         CONTROL: cfg.control_share,
         **{a.name: (1 - cfg.control_share) / k for a in cfg.arms},
     }
-    return PilotData(table, feature_names, [a.name for a in cfg.arms], propensity, cfg)
+    return PilotResult(table, feature_names, [a.name for a in cfg.arms], propensity, cfg)

@@ -37,7 +37,7 @@ from sim.uplift.evaluation import (
     true_qini,
     uplift_at_top_k,
 )
-from sim.uplift.pilot import CONTROL, PilotData
+from sim.uplift.pilot import CONTROL, PilotResult
 from sim.uplift.real import evaluate_experiment
 
 #: Targeting depth of the fixed-budget profit comparison: the one-to-one strategy's default
@@ -45,7 +45,7 @@ from sim.uplift.real import evaluate_experiment
 TARGET_DEPTH = 0.2
 
 
-def pilot_experiment(pilot: PilotData) -> ExperimentData:
+def pilot_experiment(pilot: PilotResult) -> ExperimentData:
     """The pilot as an :class:`ExperimentData` (what a marketer would analyse)."""
     t = pilot.table
     return ExperimentData(
@@ -60,7 +60,7 @@ def pilot_experiment(pilot: PilotData) -> ExperimentData:
 
 
 def evaluate_pilot(
-    pilot: PilotData,
+    pilot: PilotResult,
     estimators: list[EstimatorConfig],
     econ: EconomicsConfig,
     seed: int,
@@ -117,7 +117,7 @@ def evaluate_pilot(
 
 def closed_loop(
     run_cfg: RunConfig,
-    pilot: PilotData,
+    pilot: PilotResult,
     estimator: EstimatorConfig,
     population: Population,
     campaign_seed: int,
@@ -126,6 +126,8 @@ def closed_loop(
     base = run_cfg.strategy
     if not isinstance(base, OneToOneConfig):
         raise ValueError("closed_loop needs a one_to_one strategy config")
+    if not run_cfg.truth:
+        raise ValueError("closed_loop needs the true profit (a run config with truth=true)")
     kinds = tuple(pilot.config.data_kinds)
     t0 = time.perf_counter()
     scorer = CausalMLScorer(kinds, run_cfg.seed, estimator=estimator, pilot=pilot.config)
@@ -143,27 +145,25 @@ def closed_loop(
     econ = run_cfg.economics
 
     def make_learned() -> OneToOne:
-        s = OneToOne(learned_cfg, campaign_seed, econ)
-        s.scorer = scorer
-        return s
+        return OneToOne(learned_cfg, campaign_seed, econ, scorer=scorer)
 
-    keep: dict[str, Any] = {}
     t1 = time.perf_counter()
-    learned = run_experiment(cfg, strategy_factory=make_learned, population=population, keep=keep)
+    learned = run_experiment(cfg, strategy_factory=make_learned, population=population)
     campaign_s = time.perf_counter() - t1
     oracle_cfg = dataclasses.replace(cfg, strategy=dataclasses.replace(base, scorer="oracle"))
     t2 = time.perf_counter()
     oracle = run_experiment(oracle_cfg, population=population)
     oracle_s = time.perf_counter() - t2
-    strategy: OneToOne = keep["strategy"]
+    strategy = learned.campaign
+    assert isinstance(strategy, OneToOne)
     predicted = 0.0
     for plan in strategy.plans:
         chosen = strategy.select(plan, population.n)
         predicted += float(plan.value[chosen].sum())
-    fixed = sum(learned["cost"][k] for k in ("platform", "data")) + float(
-        learned["cost"]["content"]
-    )
-    realised = learned["incremental_profit"]["true"]
+    fixed = sum(learned.cost[k] for k in ("platform", "data")) + float(learned.cost["content"])
+    realised = learned.incremental_profit.true
+    oracle_profit = oracle.incremental_profit.true
+    assert realised is not None and oracle_profit is not None  # truth=true
     return {
         "fit_seconds": fit_s,
         "campaign_seconds": campaign_s,  # includes scoring and the twin-world truth
@@ -173,8 +173,8 @@ def closed_loop(
         "predicted_profit_before_fixed_costs": predicted,
         "realised_profit_before_fixed_costs": realised + fixed,
         "realised_profit": realised,
-        "oracle_profit": oracle["incremental_profit"]["true"],
-        "regret": oracle["incremental_profit"]["true"] - realised,
-        "causalml_contacts": learned["contacts"],
-        "oracle_contacts": oracle["contacts"],
+        "oracle_profit": oracle_profit,
+        "regret": oracle_profit - realised,
+        "causalml_contacts": learned.contacts,
+        "oracle_contacts": oracle.contacts,
     }

@@ -2,9 +2,10 @@
 
 Hillstrom (March 2008) randomised 64,000 customers to no e-mail, a women's e-mail or a
 men's e-mail and recorded, over the following two weeks, whether each *visited* the
-website and whether each *converted*.  This module simulates the same experiment on the
-market preset ``conf/market/hillstrom_like.yaml`` and fits the e-mail channel so that
-the six simulated rates match Hillstrom's.
+website and whether each *converted*.  This module simulates the same experiment on a
+given market (the caller composes it: the preset ``conf/market/hillstrom_like.yaml``,
+named by :data:`PRESET`) and fits the e-mail channel so that the six simulated rates
+match Hillstrom's.
 
 The simulated experiment
     The preset runs a warm-up of ``warmup_days`` (7), then at ``warmup_days`` + 10:00
@@ -69,7 +70,6 @@ import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -93,18 +93,18 @@ __all__ = [
     "PRESET",
     "CalibrationParams",
     "CalibrationResult",
+    "calibrated_market",
     "compare",
     "fit",
     "hillstrom_targets",
-    "market_config",
     "objective",
     "params_from_preset",
     "pool",
-    "preset_config",
     "simulate_arms",
     "simulate_pooled",
 ]
 
+#: The market preset (``conf/market/<PRESET>.yaml``) the calibration is fitted on.
 PRESET = "hillstrom_like"
 #: Arms in Hillstrom's order of reporting: (short name, Hillstrom ``segment`` label).
 ARMS: tuple[tuple[str, str], ...] = (
@@ -121,7 +121,6 @@ WARMUP_DAYS = 7.0
 Z95 = 1.959963984540054
 #: Key of the calibration's streams under ``Purpose.PILOT`` (sub-keys 0: split, 1: engagement).
 STREAM_KEY = 2008
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 
 #: Fitted engagement of each message (share of its recipients it acts on; men's = 1 by
 #: normalisation).  Written here by hand from ``python -m experiments.calibrate``; the
@@ -222,28 +221,6 @@ def _rate_row(arm: str, metric: str, n: int, k: int) -> dict[str, Any]:
 # ---------------------------------------------------------------------------- market
 
 
-def preset_config(name: str = PRESET) -> MarketConfig:
-    """The market preset ``conf/market/<name>.yaml``, composed by Hydra and validated.
-
-    Economics are pinned to ``default`` (the composition needs one; calibration uses
-    none)."""
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-    from omegaconf import OmegaConf
-
-    from sim.schema import build
-
-    overrides = [f"market={name}", "economics=default"]
-    if GlobalHydra.instance().is_initialized():  # inside a Hydra app or an open context
-        cfg = compose("config", overrides=overrides)
-    else:
-        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-            cfg = compose("config", overrides=overrides)
-    data = OmegaConf.to_container(cfg.market, resolve=True)
-    assert isinstance(data, dict)
-    return build(MarketConfig, {str(k): v for k, v in data.items()}, "market")
-
-
 def params_from_preset(
     cfg: MarketConfig, engagement: dict[str, float] | None = None
 ) -> CalibrationParams:
@@ -264,24 +241,23 @@ def horizon_for(warmup_days: float) -> float:
     return float(math.ceil(warmup_days + SEND_HOUR / 24.0 + WINDOW_DAYS))
 
 
-def market_config(
+def calibrated_market(
+    base: MarketConfig,
     params: CalibrationParams,
     n: int | None = None,
-    base: MarketConfig | None = None,
     warmup_days: float = WARMUP_DAYS,
 ) -> MarketConfig:
-    """The preset with ``params`` applied (and ``n`` consumers, horizon for the window)."""
-    cfg = preset_config() if base is None else base
+    """``base`` with ``params`` applied (and ``n`` consumers, horizon for the window)."""
     email = dataclasses.replace(
-        cfg.channels["email"], lift=params.lift, awareness_gain=params.awareness_gain
+        base.channels["email"], lift=params.lift, awareness_gain=params.awareness_gain
     )
     return dataclasses.replace(
-        cfg,
-        n_consumers=cfg.n_consumers if n is None else int(n),
+        base,
+        n_consumers=base.n_consumers if n is None else int(n),
         horizon_days=horizon_for(warmup_days),
-        channels={**cfg.channels, "email": email},
-        purchase=dataclasses.replace(cfg.purchase, base_rate=params.base_rate),
-        behaviour=dataclasses.replace(cfg.behaviour, browse_rate=params.browse_rate),
+        channels={**base.channels, "email": email},
+        purchase=dataclasses.replace(base.purchase, base_rate=params.base_rate),
+        behaviour=dataclasses.replace(base.behaviour, browse_rate=params.browse_rate),
     )
 
 
@@ -298,18 +274,19 @@ def assign_arms(market: Market) -> np.ndarray:
 
 
 def simulate_arms(
+    base: MarketConfig,
     params: CalibrationParams,
     seed: int,
     n: int | None = None,
-    base: MarketConfig | None = None,
     warmup_days: float = WARMUP_DAYS,
 ) -> pd.DataFrame:
-    """Run the three-arm e-mail experiment once; rates per (arm, metric).
+    """Run the three-arm e-mail experiment once on ``base`` with ``params``; rates per
+    (arm, metric).
 
     Columns as :func:`hillstrom_targets` (``n``, ``successes``, ``rate``, ``se``,
     ``ci_low``, ``ci_high``), the simulated sample's own binomial error and interval.
     """
-    cfg = market_config(params, n, base, warmup_days)
+    cfg = calibrated_market(base, params, n, warmup_days)
     market = Market(cfg, seed)
     n_all = market.pop.n
     arm = assign_arms(market)
@@ -451,15 +428,14 @@ def pool(tables: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 def simulate_pooled(
+    base: MarketConfig,
     params: CalibrationParams,
     seeds: tuple[int, ...],
     n: int | None = None,
-    base: MarketConfig | None = None,
     warmup_days: float = WARMUP_DAYS,
 ) -> pd.DataFrame:
     """:func:`simulate_arms` at each seed (each a fresh population of ``n``), pooled."""
-    base = preset_config() if base is None else base
-    return pool([simulate_arms(params, s, n, base, warmup_days) for s in seeds])
+    return pool([simulate_arms(base, params, s, n, warmup_days) for s in seeds])
 
 
 @dataclass
@@ -545,18 +521,18 @@ DEFAULT_STAGES: tuple[Stage, ...] = (Stage(32_000, 2, 0.3, 110), Stage(32_000, 8
 
 
 def fit(
+    base: MarketConfig,
     seeds: tuple[int, ...] = SEARCH_SEEDS,
     verify_seed: int = VERIFY_SEED,
     verify_n: int = 320_000,
     stages: tuple[Stage, ...] = DEFAULT_STAGES,
     start: CalibrationParams | None = None,
-    base: MarketConfig | None = None,
     targets: pd.DataFrame | None = None,
     xatol: float = 0.005,
     fatol: float = 0.02,
     verbose: bool = False,
 ) -> CalibrationResult:
-    """Fit the e-mail channel (see module doc) and verify at another seed.
+    """Fit the e-mail channel of market ``base`` (see module doc) and verify at another seed.
 
     Each stage runs Nelder-Mead from the previous stage's best point with a fresh
     simplex, at the stage's population size and search seeds; ``xatol``/``fatol`` are
@@ -574,7 +550,6 @@ def fit(
         if not 1 <= st.n_seeds <= len(seeds):
             raise ValueError(f"stage uses {st.n_seeds} seeds; {len(seeds)} are given")
     t0 = time.perf_counter()
-    base = preset_config() if base is None else base
     targets = hillstrom_targets() if targets is None else targets
     start = DEFAULT_START if start is None else start
     history: list[dict[str, Any]] = []
@@ -601,7 +576,7 @@ def fit(
                 p = CalibrationParams.from_vector(v)
             except ValueError:
                 return 1e12
-            val = objective(simulate_pooled(p, stage_seeds, st.n, base), targets)
+            val = objective(simulate_pooled(base, p, stage_seeds, st.n), targets)
             cache[key] = val
             if val < best[0]:
                 best = (val, np.array(v, copy=True))
@@ -631,8 +606,8 @@ def fit(
         x = best[1]
     params = CalibrationParams.from_vector(x)
     last = stages[-1]
-    fitted = simulate_pooled(params, tuple(seeds[: last.n_seeds]), last.n, base)
-    verify = simulate_arms(params, verify_seed, verify_n, base)
+    fitted = simulate_pooled(base, params, tuple(seeds[: last.n_seeds]), last.n)
+    verify = simulate_arms(base, params, verify_seed, verify_n)
     return CalibrationResult(
         params=params,
         objective=objective(fitted, targets),
