@@ -4,9 +4,11 @@ One process advances all consumers by one step of ``step_days`` (:mod:`sim.behav
 with array operations; it runs at the *end* of each interval with SimPy's URGENT
 priority, so a step at time t always precedes any contact stamped t (which belongs to
 the next interval).  Strategies are ordinary SimPy processes: they wake on their own
-timeouts or on :attr:`Market.day_closed`, read :attr:`Market.obs` and hand batches to
+timeouts or on :attr:`Market.day_closed` (which fires after the step, and after the
+timeouts already due at that time), read :attr:`Market.obs` and hand batches to
 :meth:`Market.contact`, the single entry point through which any campaign touches a
-consumer.
+consumer.  The step is :func:`sim.behaviour.organic_step`, the contact transition
+:mod:`sim.contact`.
 """
 
 from __future__ import annotations
