@@ -21,25 +21,36 @@ those consumers only; either way a pure function of (seed, purpose, step, consum
 * **review** a purchase, **visit a store**, **send a location ping** (ambient data),
   **lapse** (active to lapsed), and leave the *new* stage after ``new_days``.
 
-After the step, word of mouth spreads (:mod:`sim.word_of_mouth`).
+The step updates the state and the marketer's observations and appends its purchases to
+the ledger; it returns the rest as :class:`StepEvents` for the market, which publishes
+the event feeds and spreads word of mouth (:mod:`sim.word_of_mouth`).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import numpy as np
 
-from sim.observe import EventFeed
+from sim.config import MarketConfig
+from sim.ledger import Table
+from sim.observe import EventFeed, Observations
+from sim.population import Population, Stage
 from sim.response import demand_factor, organic_hazard
-from sim.state import overlap
+from sim.state import Horizons, MarketState, overlap
 from sim.streams import Purpose, Streams
 
-if TYPE_CHECKING:
-    from sim.config import MarketConfig
-    from sim.market import Market
-    from sim.observe import Observations
-    from sim.population import Population
+
+@dataclass(frozen=True)
+class StepEvents:
+    """What one organic step hands back to the market."""
+
+    buyers: np.ndarray  # consumers who bought in the step (ascending)
+    categories: np.ndarray  # int16 category of each purchase (the word-of-mouth signal)
+    abandoned: EventFeed  # carts abandoned
+    browsed: EventFeed  # sessions without a cart
+    pinged: EventFeed  # location pings
+    sessions: EventFeed  # every session (the context of contextual campaigns)
 
 
 def draw_category(weights: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -49,10 +60,22 @@ def draw_category(weights: np.ndarray, u: np.ndarray) -> np.ndarray:
     return np.minimum(pick, weights.shape[1] - 1).astype(np.int16)
 
 
-def organic_step(m: Market, k: int) -> None:
-    """Advance every consumer through step ``k`` (the interval [kΔ, (k+1)Δ))."""
-    cfg, pop, st, s = m.cfg, m.pop, m.state, m.streams
-    b = cfg.behaviour
+def organic_step(
+    cfg: MarketConfig,
+    pop: Population,
+    st: MarketState,
+    obs: Observations,
+    streams: Streams,
+    purchases: Table,
+    horizons: Horizons,
+    k: int,
+) -> StepEvents:
+    """Advance every consumer through step ``k`` (the interval [kΔ, (k+1)Δ)).
+
+    Assumes ``st`` and ``horizons`` hold every contact stamped before (k+1)Δ and none
+    stamped later (the market runs the step at (k+1)Δ before any contact of that time).
+    """
+    b, s = cfg.behaviour, streams
     n, dt = pop.n, cfg.step_days
     t0, t1 = k * dt, (k + 1) * dt
     f32 = np.float32
@@ -61,11 +84,11 @@ def organic_step(m: Market, k: int) -> None:
     demand = demand_factor(cfg, pop.share, st.awareness)
     attitude = np.exp(f32(cfg.response.attitude_effect) * st.attitude)
     h_base = organic_hazard(cfg, pop, st, slice(None), t0, demand=demand, attitude_factor=attitude)
-    if m.penalty_horizon > t0:
+    if horizons.penalty > t0:
         h_base *= 1.0 - f32(cfg.creepiness.purchase_penalty) * overlap(
             st.penalty_start, st.penalty_end, t0, t1
         )
-    if m.boost_horizon > t0:
+    if horizons.boost > t0:
         h = overlap(st.boost_start, st.boost_end, t0, t1)
         h *= st.boost
         h += h_base  # h_base + overlap·boost
@@ -98,9 +121,9 @@ def organic_step(m: Market, k: int) -> None:
     st.boost_end[buyers] = np.minimum(st.boost_end[buyers], when)
     st.last_purchase[buyers] = when
     st.cart_open[buyers] = False
-    lapsed = st.lifecycle[buyers] == 2
-    st.lifecycle[buyers[lapsed]] = 1
-    m.ledger.purchases.append(
+    lapsed = st.lifecycle[buyers] == Stage.LAPSED
+    st.lifecycle[buyers[lapsed]] = Stage.ACTIVE
+    purchases.append(
         time=when,
         consumer=buyers,
         category=cat,
@@ -109,7 +132,6 @@ def organic_step(m: Market, k: int) -> None:
         offer_contact=offer_contact,
         induced=induced,
     )
-    obs: Observations = m.obs
     obs.record_purchases(buyers, when, cat, value)
     reviewed = s.uniform_at(Purpose.REVIEW, buyers, k) < f32(b.review_prob)
     liked = pop.share[buyers, cat] * pop.n_categories > 1.0
@@ -159,12 +181,12 @@ def organic_step(m: Market, k: int) -> None:
     ping_time = t0 + dt * pop.active_hour[ping].astype(np.float64) / 24.0
     pinged = EventFeed(ping.astype(np.int32), ping_time, np.full(len(ping), -1, np.int16))
     lapse = s.uniform(Purpose.LAPSE, n, k) < f32(cfg.lifecycle.lapse_rate * dt)
-    lapse &= st.lifecycle == 1
-    st.lifecycle[lapse] = 2
-    new = np.flatnonzero(st.lifecycle == 0)
-    st.lifecycle[new[t1 - st.first_purchase[new] > cfg.lifecycle.new_days]] = 1
-    obs.publish(abandoned, browsed, pinged, EventFeed(sessions.astype(np.int32), s_time, s_cat))
-    m.after_step(k, buyers, cat)
+    lapse &= st.lifecycle == Stage.ACTIVE.value
+    st.lifecycle[lapse] = Stage.LAPSED
+    new = np.flatnonzero(st.lifecycle == Stage.NEW.value)
+    st.lifecycle[new[t1 - st.first_purchase[new] > cfg.lifecycle.new_days]] = Stage.ACTIVE
+    context = EventFeed(sessions.astype(np.int32), s_time, s_cat)
+    return StepEvents(buyers, cat, abandoned, browsed, pinged, context)
 
 
 def _bump(counts: np.ndarray, who: np.ndarray, cat: np.ndarray) -> None:
@@ -198,7 +220,7 @@ def seed_history(
     rate = (
         pop.base_rate
         * demand
-        * np.where(pop.initial_lifecycle == 2, f32(1.0), lc_mult[pop.initial_lifecycle])
+        * np.where(pop.initial_lifecycle == Stage.LAPSED, f32(1.0), lc_mult[pop.initial_lifecycle])
     )
     lam = (rate * span)[:, None] * pop.share
     bought = rng(Purpose.POPULATION, 30).poisson(lam).astype(np.uint16)
@@ -206,7 +228,7 @@ def seed_history(
     has = total > 0
     u = rng(Purpose.POPULATION, 31).random(n)
     recency = span * (1.0 - u ** (1.0 / np.maximum(total, 1)))
-    lapsed = pop.initial_lifecycle == 2
+    lapsed = pop.initial_lifecycle == Stage.LAPSED
     recency = np.where(
         lapsed, 60.0 + (np.maximum(span, 60.0) - 60.0) * (recency / np.maximum(span, 1e-9)), recency
     )

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.config import CHANNELS, DATA_KINDS
-from sim.ledger import Ledger
+from sim.ledger import ContactStatus, Ledger
 from sim.schema import ConfigError, check_fields, spec
 
 
@@ -108,7 +108,7 @@ def campaign_costs(
 ) -> dict[str, float]:
     """Costs by type and their total for a campaign recorded in ``ledger``."""
     c = ledger.contacts
-    delivered = c.column("status") == 0
+    delivered = c.column("status") == ContactStatus.DELIVERED
     ch = c.column("channel")[delivered]
     contact = float(econ.contact_costs()[ch].sum())
     depth = c.column("depth")[delivered]

@@ -17,6 +17,7 @@ import numpy as np
 
 from sim.config import CHANNELS, MarketConfig
 from sim.economics import EconomicsConfig, campaign_costs
+from sim.ledger import ContactStatus
 from sim.market import Market
 from sim.measure import channel_counts, diff_in_means, groups, response_flags
 from sim.population import Population, synthesize
@@ -235,7 +236,7 @@ def run_experiment(
     )
     costs = campaign_costs(econ, ledger, cfg.strategy.name, pop.consent, kinds, months)
     non_offer = costs["total"] - costs["offer"]
-    delivered = int((ledger.contacts.column("status") == 0).sum())
+    delivered = int((ledger.contacts.column("status") == ContactStatus.DELIVERED).sum())
     responses = response_flags(ledger, m.response.window_days)
     margin = econ.margin_rate
 

@@ -10,6 +10,7 @@ The ledger is the simulator's record and holds latent columns (``persuasion``,
 
 from __future__ import annotations
 
+from enum import IntEnum
 from pathlib import Path
 
 import numpy as np
@@ -43,8 +44,19 @@ PURCHASE_SCHEMA: dict[str, type] = {
 }
 OPTOUT_SCHEMA: dict[str, type] = {"time": np.float64, "consumer": np.int32, "channel": np.int8}
 
-STATUS = ("delivered", "holdout", "opted_out", "unreachable")
-"""Contact status codes (the ``status`` column): only ``delivered`` reaches the consumer."""
+
+class ContactStatus(IntEnum):
+    """Codes of the contact table's ``status`` column: only ``DELIVERED`` reaches the consumer.
+
+    A row that is not delivered records why, by precedence: kept back for measurement
+    (``HOLDOUT``), no address on the channel (``UNREACHABLE``), opted out of it
+    (``OPTED_OUT``).
+    """
+
+    DELIVERED = 0
+    HOLDOUT = 1
+    OPTED_OUT = 2
+    UNREACHABLE = 3
 
 
 class Table:

@@ -17,9 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
-from sim.ledger import Ledger
+from sim.ledger import ContactStatus, Ledger
 
 
 @dataclass(frozen=True)
@@ -41,7 +40,7 @@ class Groups:
 def groups(ledger: Ledger, n: int) -> Groups:
     c = ledger.contacts
     who = c.column("consumer")
-    held = c.column("status") == 1
+    held = c.column("status") == ContactStatus.HOLDOUT
     treated = np.zeros(n, bool)
     treated[who[~held]] = True
     holdout = np.zeros(n, bool)
@@ -65,7 +64,7 @@ def diff_in_means(y: np.ndarray, g: Groups) -> tuple[float, float]:
 def response_flags(ledger: Ledger, window_days: float) -> np.ndarray:
     """For each delivered contact: did the consumer buy within ``window_days`` after it?"""
     c, p = ledger.contacts, ledger.purchases
-    delivered = c.column("status") == 0
+    delivered = c.column("status") == ContactStatus.DELIVERED
     ct = c.column("time")[delivered]
     cc = c.column("consumer")[delivered].astype(np.float64)
     pt = p.column("time")
@@ -79,14 +78,6 @@ def response_flags(ledger: Ledger, window_days: float) -> np.ndarray:
 
 def channel_counts(ledger: Ledger, channels: tuple[str, ...]) -> dict[str, int]:
     c = ledger.contacts
-    delivered = c.column("status") == 0
+    delivered = c.column("status") == ContactStatus.DELIVERED
     counts = np.bincount(c.column("channel")[delivered], minlength=len(channels))
     return {ch: int(v) for ch, v in zip(channels, counts, strict=True) if v}
-
-
-def status_table(ledger: Ledger) -> pd.Series:
-    from sim.ledger import STATUS
-
-    s = ledger.contacts.column("status")
-    counts = np.bincount(s, minlength=len(STATUS))
-    return pd.Series(counts, index=list(STATUS))

@@ -116,6 +116,16 @@ class MarketState:
             block += y
 
 
+@dataclass
+class Horizons:
+    """The latest end of any persuasion window (``boost``) and of any backlash penalty
+    (``penalty``) opened so far.  A step that starts after one skips that term: its
+    overlap with the step is zero for every consumer."""
+
+    boost: float = -np.inf
+    penalty: float = -np.inf
+
+
 GAP_CHUNK_ROWS = 16384
 """Rows per chunk of :meth:`MarketState.close_awareness_gap` (a chunk stays in cache)."""
 

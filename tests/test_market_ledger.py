@@ -8,7 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.ledger import CONTACT_SCHEMA, OPTOUT_SCHEMA, PURCHASE_SCHEMA, STATUS, Ledger, Table
+from sim.ledger import (
+    CONTACT_SCHEMA,
+    OPTOUT_SCHEMA,
+    PURCHASE_SCHEMA,
+    ContactStatus,
+    Ledger,
+    Table,
+)
 
 
 def test_to_parquet_round_trip(tmp_path: Path, make_cfg, run_market, deep_blast) -> None:
@@ -122,15 +129,30 @@ def test_append_casts_broadcasts_scalars_and_concatenates() -> None:
     assert len(t.frame()) == 4
 
 
+def test_status_codes_are_those_written_in_ledgers() -> None:
+    """Saved ledgers hold the codes, so they must never change."""
+    assert {s.name.lower(): int(s) for s in ContactStatus} == {
+        "delivered": 0,
+        "holdout": 1,
+        "opted_out": 2,
+        "unreachable": 3,
+    }
+
+
 def test_market_ledger_is_consistent(make_cfg, run_market, deep_blast) -> None:
     m = run_market(make_cfg(n=3000, days=10), 42, deep_blast(days=(1.0, 2.0), holdout_share=0.2))
     c = m.ledger.contacts.frame()
     assert list(c.columns) == list(CONTACT_SCHEMA)
     assert (c["contact_id"].to_numpy() == np.arange(len(c))).all()
-    assert c["status"].between(0, len(STATUS) - 1).all()
-    assert set(c["status"].unique()) >= {0, 1, 3}  # delivered, holdout, unreachable
-    assert not c.loc[c["status"] != 0, ["backlash", "opted_out"]].any().any()
-    assert (c.loc[c["status"] != 0, "persuasion"] == 0).all()
+    assert c["status"].isin(list(ContactStatus)).all()
+    assert set(c["status"].unique()) >= {
+        ContactStatus.DELIVERED,
+        ContactStatus.HOLDOUT,
+        ContactStatus.UNREACHABLE,
+    }
+    undelivered = c["status"] != ContactStatus.DELIVERED
+    assert not c.loc[undelivered, ["backlash", "opted_out"]].any().any()
+    assert (c.loc[undelivered, "persuasion"] == 0).all()
     assert (c["opted_out"] <= c["backlash"]).all()
     o = m.ledger.optouts.frame()
     assert len(o) == int(c["opted_out"].sum())
@@ -139,5 +161,5 @@ def test_market_ledger_is_consistent(make_cfg, run_market, deep_blast) -> None:
     assert ((p["time"] >= 0) & (p["time"] < m.cfg.horizon_days)).all()
     # No discount was offered, so nothing was redeemed.
     assert (p["offer_contact"] == -1).all() and (p["discount"] == 0).all()
-    hit = (c["status"] == 0) & ~c["backlash"]
+    hit = (c["status"] == ContactStatus.DELIVERED) & ~c["backlash"]
     assert (c.loc[hit, "persuasion"] > 0).all()

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.config import CHANNELS, DATA_KINDS, AwarenessConfig, ChannelConfig, MarketConfig
-from sim.ledger import STATUS
+from sim.ledger import ContactStatus
 from sim.market import Market
 from sim.observe import NEVER
 from sim.response import (
@@ -28,7 +28,8 @@ from sim.strategies.base import build_strategy_config, make_strategy
 from sim.word_of_mouth import TribeSignal, spread, tribe_signal
 
 EMAIL, SMS, PHONE, DISPLAY = (CHANNELS.index(c) for c in ("email", "sms", "phone", "display"))
-DELIVERED, HOLDOUT, OPTED_OUT, UNREACHABLE = (STATUS.index(s) for s in STATUS)
+DELIVERED, HOLDOUT = ContactStatus.DELIVERED, ContactStatus.HOLDOUT
+OPTED_OUT, UNREACHABLE = ContactStatus.OPTED_OUT, ContactStatus.UNREACHABLE
 ALL_KINDS = kinds_mask(DATA_KINDS)
 f32 = np.float32
 

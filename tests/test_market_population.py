@@ -11,11 +11,12 @@ from scipy.stats import spearmanr
 from sim.config import (
     CHANNELS,
     DATA_KINDS,
+    LIFECYCLE,
     CreepinessConfig,
     MarketConfig,
     TribeConfig,
 )
-from sim.population import Population, synthesize
+from sim.population import Population, Stage, synthesize
 from sim.streams import Streams
 
 
@@ -152,13 +153,20 @@ def test_privacy_tolerant_tribes_consent_more() -> None:
     assert rho > 0.6
 
 
+def test_stage_codes_follow_the_config_order_of_stages() -> None:
+    """Per-stage config values are indexed by stage code, so the codes must follow
+    ``LIFECYCLE``."""
+    assert [s.name.lower() for s in Stage] == list(LIFECYCLE)
+    assert [int(s) for s in Stage] == list(range(len(LIFECYCLE)))
+
+
 def test_declared_tribe_lifecycle_and_reach_rates_match_config() -> None:
     """Bernoulli/categorical rates within 0.015 of their config values (n = 20000, seed 8;
     binomial sd <= 0.0036)."""
     cfg = MarketConfig(n_consumers=20000)
     pop = synthesize(cfg, Streams(8))
     assert abs(pop.declared_tribe.mean() - cfg.tribes.declared_share) < 0.015
-    stage = np.bincount(pop.initial_lifecycle, minlength=3) / pop.n
+    stage = np.bincount(pop.initial_lifecycle, minlength=len(Stage)) / pop.n
     np.testing.assert_allclose(stage, cfg.lifecycle.shares, atol=0.015)
     for j, ch in enumerate(CHANNELS):
         assert abs(pop.reachable[:, j].mean() - cfg.channels[ch].reach) < 0.015, ch
@@ -183,7 +191,7 @@ def test_scalar_traits_match_their_distributions() -> None:
     assert abs(np.median(log_thr) - np.log(2.0)) < 0.03
     assert abs(log_thr.std() - cfg.creepiness.individual_sd) < 0.03
     assert ((pop.active_hour >= 0) & (pop.active_hour < 24)).all()
-    new = pop.initial_lifecycle == 0
+    new = pop.initial_lifecycle == Stage.NEW
     assert (pop.initial_tenure[new] <= cfg.lifecycle.new_days).all()
     assert (pop.initial_tenure[~new] >= cfg.lifecycle.new_days).all()
     assert ((pop.initial_awareness >= 0) & (pop.initial_awareness <= 1)).all()

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from sim.config import CHANNELS
+from sim.ledger import ContactStatus
 from sim.market import Market
 from sim.strategies.base import NoCampaign, build_strategy_config, make_strategy
 from sim.streams import Purpose, Streams
@@ -103,7 +104,7 @@ def test_holdout_only_campaign_is_the_baseline(
     base = run_market(cfg, 8, None)
     contacts = ghost.ledger.contacts.frame()
     assert len(contacts) == 2 * cfg.n_consumers
-    assert (contacts["status"] == 1).all()
+    assert (contacts["status"] == ContactStatus.HOLDOUT).all()
     assert not contacts["backlash"].any()
     for name in ("purchases", "optouts"):
         pd.testing.assert_frame_equal(

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from sim.config import CHANNELS, CreepinessConfig, MarketConfig
+from sim.ledger import ContactStatus
 from sim.market import Market
 from sim.measure import diff_in_means, groups, response_flags
 from sim.strategies.base import build_strategy_config, make_strategy
@@ -47,7 +48,7 @@ def test_direct_effect_is_zero_for_holdout_and_never_contacted(which: str, reque
     g = groups(gt.observed.ledger, n)
     c = gt.observed.ledger.contacts.frame()
     delivered = np.zeros(n, bool)
-    delivered[c.loc[c["status"] == 0, "consumer"].to_numpy()] = True
+    delivered[c.loc[c["status"] == ContactStatus.DELIVERED, "consumer"].to_numpy()] = True
     assert g.n_holdout > 1000 and delivered.sum() > 1000
     assert not (delivered & g.holdout).any()
     d = gt.direct
@@ -140,7 +141,7 @@ def _single_wave(cfg: MarketConfig, seed: int) -> tuple[float, float, np.ndarray
     before.env.run(until=t_send)
     gt = twin_worlds(cfg, seed, lambda: make_strategy(sc, seed), window=(0.0, 8.0))
     c = gt.observed.ledger.contacts.frame()
-    sent = c[c["status"] == 0]
+    sent = c[c["status"] == ContactStatus.DELIVERED]
     who = sent["consumer"].to_numpy()
     eu = before.expected_uplift(who, EMAIL, at=t_send)
     # The closed form's persuasion is exactly what the contact applied (same state, time).
@@ -185,7 +186,7 @@ def test_measured_response_counts_sure_things(mass_gt: GroundTruth) -> None:
     led = mass_gt.observed.ledger
     flags = response_flags(led, mass_gt.observed.cfg.response.window_days)
     c = led.contacts.frame()
-    assert flags.shape[0] == int((c["status"] == 0).sum())
+    assert flags.shape[0] == int((c["status"] == ContactStatus.DELIVERED).sum())
     n = mass_gt.observed.pop.n
     g = groups(led, n)
     true_per_contact = mass_gt.direct.conversions[g.treated].sum() / flags.shape[0]

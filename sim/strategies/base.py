@@ -9,12 +9,11 @@ with status ``holdout``), a contact window, and a frequency cap per consumer.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 import numpy as np
-import simpy
 
 from sim.economics import EconomicsConfig
 from sim.market import ContactResult, Market
@@ -202,7 +201,7 @@ class Campaign:
             if m == 0:
                 return None
         res = market.contact(consumers, holdout=hold, **kw)
-        pool.sent[consumers[res.status == 0]] += 1
+        pool.sent[consumers[res.delivered]] += 1
         return res
 
     def start(self, market: Market) -> None:
@@ -212,8 +211,3 @@ class Campaign:
     def at_send_hour(self, market: Market, day: float) -> float:
         """Delay from now until ``day`` at the configured send hour."""
         return max(day + self.controls.send_hour / 24.0 - market.now, 0.0)
-
-
-def wait_until(env: simpy.Environment, t: float) -> Generator[simpy.Event, Any, None]:
-    if t > env.now:
-        yield env.timeout(t - env.now)

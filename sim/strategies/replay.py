@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import simpy
 
+from sim.ledger import ContactStatus
 from sim.market import Market
 
 
@@ -59,5 +60,5 @@ class Replay:
                 depth=cols["depth"][a:b],
                 data_kinds=cols["data_kinds"][a:b],
                 arm=cols["arm"][a:b],
-                holdout=cols["status"][a:b] == 1,
+                holdout=cols["status"][a:b] == ContactStatus.HOLDOUT,
             )
