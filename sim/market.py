@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import simpy
@@ -66,6 +66,15 @@ def _urgent_timeout(env: simpy.Environment, delay: float) -> simpy.Event:
     ev._value = None
     env.schedule(ev, URGENT, delay)
     return ev
+
+
+class Strategy(Protocol):
+    """Anything that can start its SimPy processes on a market (every strategy, the
+    ground truth's replay of a contact log)."""
+
+    name: str
+
+    def start(self, market: Market) -> None: ...
 
 
 class Market:

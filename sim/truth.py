@@ -33,10 +33,9 @@ import numpy as np
 
 from sim.config import MarketConfig
 from sim.ledger import Ledger
-from sim.market import Market
+from sim.market import Market, Strategy
 from sim.population import Population, synthesize
-from sim.strategies.base import Strategy
-from sim.strategies.replay import Replay
+from sim.replay import Replay
 from sim.streams import Streams
 
 

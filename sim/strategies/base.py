@@ -11,22 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar
 
 import numpy as np
 
 from sim.economics import EconomicsConfig
-from sim.market import ContactResult, Market
+from sim.market import ContactResult, Market, Strategy
 from sim.schema import ConfigError, build, check_fields, choice, spec
 from sim.streams import Purpose
-
-
-class Strategy(Protocol):
-    """Anything that can start its SimPy processes on a market."""
-
-    name: str
-
-    def start(self, market: Market) -> None: ...
 
 
 @dataclass
