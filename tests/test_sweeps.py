@@ -25,9 +25,9 @@ from hydra.types import RunMode
 
 from experiments import callbacks as cb
 from experiments._common import plain
+from experiments.bench.sweeps import VOLATILE_COLUMNS, comparable, tables_equal
 from experiments.collect import collect
 from experiments.store import STATUS_FAILED, STATUS_OK
-from experiments.sweep_bench import VOLATILE_COLUMNS, comparable, tables_equal
 from sim.experiment import build_run_config
 
 ROOT = Path(__file__).resolve().parent.parent
