@@ -1,4 +1,4 @@
-"""Hydra callbacks for sweeps: fail-fast validation, one thread per job, progress lines.
+"""Hydra callback for sweeps: fail-fast validation, one thread per job, progress lines.
 
 Registered in ``conf/config.yaml`` under ``hydra.callbacks.sweep``.  What it does:
 
@@ -8,11 +8,10 @@ folder or any job starts)
       ``threads_per_job`` (default 1), so that worker processes started afterwards
       (joblib/loky, submitit, Ray, Slurm with its default ``--export=ALL``) do not
       oversubscribe the cores;
-    * expands the sweep exactly as Hydra's ``BasicSweeper`` does
-      (``hydra.sweeper.params`` followed by the command-line overrides, cartesian
-      product), composes every job's config with Hydra's own config loader and validates
-      it with :func:`sim.experiment.build_run_config`; any error prints one line per
-      distinct problem, naming the key, and exits with status 2.  Nothing is written.
+    * has every job of the sweep composed and validated (:mod:`experiments.sweep_validation`,
+      which expands the sweep exactly as Hydra's ``BasicSweeper`` does); any error prints
+      one line per distinct problem, naming the key, and exits with status 2.  Nothing is
+      written.
 
 ``on_job_start`` (in the worker, before the task)
     limits the BLAS/OpenMP pools already loaded in the process (threadpoolctl), which the
@@ -35,18 +34,15 @@ how many workers run side by side.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import os
 import sys
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Final
 
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig, OmegaConf, open_dict, read_write
+from omegaconf import DictConfig, OmegaConf
 
 log = logging.getLogger("experiments.sweep")
 
@@ -66,253 +62,6 @@ ENV_START: Final = "ONE2ONE_SWEEP_START"
 RESULT_FILE: Final = "result.parquet"  # experiments.store.RESULT_FILE (no import: keep light)
 ERROR_FILE: Final = "error.txt"  # experiments.store.ERROR_FILE
 EXIT_INVALID: Final = 2
-
-
-class SweepConfigError(ValueError):
-    """A sweep that cannot run; the message names the key and the jobs concerned."""
-
-
-# --------------------------------------------------------------------------- expansion
-
-
-def sweep_arguments(config: DictConfig) -> list[str]:
-    """The override strings the BasicSweeper combines: ``hydra.sweeper.params`` first
-    (``key=v1,v2`` each), then the command-line task overrides (``hydra.overrides.task``)."""
-    params = OmegaConf.select(config, "hydra.sweeper.params", default=None)
-    out: list[str] = []
-    if params:
-        container = OmegaConf.to_container(params, resolve=False)
-        assert isinstance(container, dict)
-        out.extend(f"{key!s}={value!s}" for key, value in container.items())
-    task = OmegaConf.to_container(config.hydra.overrides.task, resolve=False)
-    assert isinstance(task, list)
-    out.extend(str(t) for t in task)
-    return out
-
-
-def expand_sweep(arguments: Sequence[str], config_loader: Any = None) -> list[list[str]]:
-    """Every job's overrides, in the order the BasicSweeper launches them (job 0, 1, ...).
-
-    Same rules as ``BasicSweeper.split_arguments``: a later override of the same key
-    replaces an earlier one (so the command line beats ``hydra.sweeper.params``); the
-    jobs are the cartesian product of the per-key value lists.  Raises
-    :class:`SweepConfigError` on syntax errors and on sweeps the basic sweeper does not
-    support (``interval(...)``).
-    """
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-    from hydra.errors import HydraException, OverrideParseException
-
-    parser = OverridesParser.create(config_loader=config_loader)
-    try:
-        overrides = parser.parse_overrides(list(arguments))
-    except (OverrideParseException, HydraException) as exc:
-        raise SweepConfigError(f"cannot parse the sweep overrides: {exc}") from None
-    per_key: OrderedDict[str, list[str]] = OrderedDict()
-    for ov in overrides:
-        key = ov.get_key_element()
-        if ov.is_sweep_override():
-            if not ov.is_discrete_sweep():
-                raise SweepConfigError(
-                    f"{key}: the basic sweeper cannot expand a "
-                    f"{getattr(ov.value_type, 'name', 'non-discrete')} sweep "
-                    "(use a list of values, range(...) or choice(...))"
-                )
-            per_key[key] = [f"{key}={v}" for v in ov.sweep_string_iterator()]
-        else:
-            per_key[key] = [f"{key}={ov.get_value_element_as_str()}"]
-    return [list(job) for job in itertools.product(*per_key.values())]
-
-
-def _is_basic_sweeper(config: DictConfig) -> bool:
-    target = str(OmegaConf.select(config, "hydra.sweeper._target_", default=""))
-    return target.endswith("BasicSweeper")
-
-
-# --------------------------------------------------------------------------- validation
-
-
-def _task_config(job_cfg: DictConfig) -> dict[str, Any]:
-    """The job's config (already without its ``hydra`` node), resolved, as plain Python."""
-    data = OmegaConf.to_container(job_cfg, resolve=True)
-    assert isinstance(data, dict)
-    return {str(k): v for k, v in data.items()}
-
-
-def validate_run(data: dict[str, Any]) -> None:
-    """``experiments.run`` (config ``config``): the whole config is a :class:`RunConfig`."""
-    from sim.experiment import build_run_config
-
-    build_run_config(data)
-
-
-def validate_compare(data: dict[str, Any]) -> None:
-    """``experiments.compare``: the base run; the strategy list is checked by compare."""
-    data = dict(data)
-    data.pop("strategies", None)
-    validate_run(data)
-
-
-def validate_uplift(data: dict[str, Any]) -> None:
-    """``experiments.uplift``: dataset, estimators, and for ``dataset=sim`` the market run."""
-    from experiments.uplift import validate_uplift as check
-
-    check(data)
-
-
-#: Validator per primary config name; others get the Hydra composition check only.
-VALIDATORS: Final[dict[str, Callable[[dict[str, Any]], None]]] = {
-    "config": validate_run,
-    "compare": validate_compare,
-    "uplift": validate_uplift,
-}
-
-
-def _short(exc: BaseException) -> str:
-    """First paragraph of Hydra's (often multi-line) message, on one line."""
-    text = str(exc).strip()
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    return " | ".join(lines[:4]) if lines else type(exc).__name__
-
-
-class _Composer:
-    """Each job's task config (no ``hydra`` node), as ``load_sweep_config`` composes it,
-    with a cache keyed by the config-group overrides.
-
-    Hydra composes a job in two steps: the defaults list (decided by the overrides that
-    select config-group options, e.g. ``market=fmcg_tribal`` or ``+experiment=phase``),
-    then the value overrides applied to the result in order
-    (``ConfigLoaderImpl._apply_overrides_to_config``).  Jobs that differ only in values
-    share the first step, so it is done once per group combination; overrides of
-    ``hydra.*`` do not change the task and are not applied.  Errors carry Hydra's own
-    messages; if this loader is not Hydra's usual one, every job is composed in full.
-    """
-
-    def __init__(self, master: DictConfig, loader: Any) -> None:
-        self.master, self.loader = master, loader
-        self.cache: dict[tuple[str, ...], DictConfig | Exception] = {}
-        self.fast = hasattr(loader, "repository") and hasattr(
-            type(loader), "_apply_overrides_to_config"
-        )
-
-    @staticmethod
-    def strip_hydra(cfg: DictConfig) -> DictConfig:
-        with read_write(cfg), open_dict(cfg):
-            cfg.pop("hydra", None)
-        return cfg
-
-    def full(self, overrides: Sequence[str]) -> DictConfig:
-        return self.strip_hydra(self.loader.load_sweep_config(self.master, list(overrides)))
-
-    def __call__(self, overrides: Sequence[str]) -> DictConfig:
-        if not self.fast:
-            return self.full(overrides)
-        from hydra.core.override_parser.overrides_parser import OverridesParser
-
-        parsed = OverridesParser.create().parse_overrides(list(overrides))
-        group, value = [], []
-        for ov in parsed:
-            is_group = self.loader.repository.group_exists(ov.key_or_group)
-            if isinstance(ov.value(), dict) or not is_group:
-                if not ov.is_hydra_override():
-                    value.append(ov)
-            else:
-                group.append(ov)
-        key = tuple(str(ov.input_line) for ov in group)
-        if key not in self.cache:
-            try:
-                self.cache[key] = self.full(list(key))
-            except Exception as exc:  # remembered: every job of this combination fails
-                self.cache[key] = exc
-        base = self.cache[key]
-        if isinstance(base, Exception):
-            raise base
-        cfg = base.copy()
-        type(self.loader)._apply_overrides_to_config(value, cfg)
-        return cfg
-
-
-def _did_you_mean(config: DictConfig, message: str) -> str:
-    """`` Did you mean 'market.n_consumers'?`` for Hydra's "Could not override 'x.y'"."""
-    import difflib
-    import re
-
-    m = re.search(r"Could not override '([^']+)'", message)
-    if not m:
-        return ""
-    parent, _, leaf = m.group(1).lstrip("+~").rpartition(".")
-    node = OmegaConf.select(config, parent) if parent else config
-    if not isinstance(node, DictConfig):
-        return ""
-    close = difflib.get_close_matches(leaf, [str(k) for k in node], n=1, cutoff=0.6)
-    return f" | Did you mean '{parent + '.' if parent else ''}{close[0]}'?" if close else ""
-
-
-def validate_sweep(
-    config: DictConfig,
-    jobs: Sequence[Sequence[str]],
-    config_loader: Any,
-    validator: Callable[[dict[str, Any]], None] | None,
-) -> list[str]:
-    """Compose (Hydra) and validate every job; return one message per distinct problem.
-
-    Each message names the key (Hydra's composition errors and
-    :class:`sim.schema.ConfigError` both do), the number of jobs it hits and the
-    overrides of the first such job.  Compositions are cached by the overrides that
-    select config-group options (see :class:`_Composer`), so a large sweep over values
-    is checked quickly.
-    """
-    from sim.schema import ConfigError
-
-    problems: OrderedDict[str, list[int]] = OrderedDict()
-    first: dict[str, Sequence[str]] = {}
-    compose = _Composer(config, config_loader)
-    for num, overrides in enumerate(jobs):
-        try:
-            job_cfg = compose(overrides)
-            if validator is not None:
-                validator(_task_config(job_cfg))
-            continue
-        except ConfigError as exc:
-            msg = f"invalid value: {exc}"
-        except Exception as exc:  # Hydra's composition errors name the key
-            msg = f"cannot compose: {_short(exc)}{_did_you_mean(config, str(exc))}"
-            # "Could not override 'market.n_consumerz'." is the same problem for each value
-            head = str(exc).strip().splitlines()[0] if str(exc).strip() else msg
-            msg = next((m for m in problems if m.startswith(f"cannot compose: {head}")), msg)
-        problems.setdefault(msg, []).append(num)
-        first.setdefault(msg, overrides)
-    out = []
-    for msg, nums in problems.items():
-        shown = " ".join(first[msg])
-        out.append(f"{msg}\n    in {len(nums)} of {len(jobs)} jobs, e.g. job {nums[0]}: {shown}")
-    return out
-
-
-_VALIDATED: set[tuple[str, ...]] = set()
-
-
-def _skip_validated_batches() -> None:
-    """Let the BasicSweeper skip its own check of batches validated here.
-
-    ``Sweeper.validate_batch_is_legal`` composes every job again, serially and in full
-    (0.2-0.5 s a job here), in the launching process, before launching: for a 240-job
-    sweep that is a minute or two during which no job runs.  Batches whose every job is
-    in ``_VALIDATED`` (composed and validated by :func:`validate_sweep`) are passed;
-    anything else still gets Hydra's check.
-    """
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-
-    original = BasicSweeper.validate_batch_is_legal
-    if getattr(original, "_one2one", False):
-        return
-
-    def validate_batch_is_legal(self: Any, batch: Sequence[Sequence[str]]) -> None:
-        if all(tuple(job) in _VALIDATED for job in batch):
-            return
-        original(self, batch)
-
-    validate_batch_is_legal._one2one = True  # type: ignore[attr-defined]
-    BasicSweeper.validate_batch_is_legal = validate_batch_is_legal  # type: ignore[method-assign]
 
 
 # --------------------------------------------------------------------------- threads
@@ -430,21 +179,13 @@ class SweepCallback(Callback):
         os.environ[ENV_START] = repr(self.start)
         if not self.validate:
             return
-        if not _is_basic_sweeper(config):
+        from experiments import sweep_validation
+
+        if not sweep_validation.is_basic_sweeper(config):
             log.info("sweep validation skipped: not the basic sweeper")
             return
-        from hydra.core.global_hydra import GlobalHydra
-
-        loader = GlobalHydra.instance().config_loader()
         tic = time.perf_counter()
-        try:
-            jobs = expand_sweep(sweep_arguments(config), loader)
-            problems = validate_sweep(
-                config, jobs, loader, VALIDATORS.get(str(kwargs.get("config_name")), None)
-            )
-        except SweepConfigError as exc:
-            problems = [str(exc)]
-            jobs = []
+        jobs, problems = sweep_validation.check_sweep(config, kwargs.get("config_name"))
         if problems:
             print(
                 f"Invalid sweep: {len(problems)} problem(s); no job was started.", file=sys.stderr
@@ -453,8 +194,7 @@ class SweepCallback(Callback):
                 print(f"  - {p}", file=sys.stderr)
             sys.stderr.flush()
             raise SystemExit(EXIT_INVALID)
-        _VALIDATED.update(tuple(job) for job in jobs)
-        _skip_validated_batches()
+        sweep_validation.trust_validated(jobs)
         self.total = len(jobs)
         os.environ[ENV_TOTAL] = str(self.total)
         print(
@@ -497,12 +237,4 @@ class SweepCallback(Callback):
         )
 
 
-__all__ = [
-    "SweepCallback",
-    "SweepConfigError",
-    "expand_sweep",
-    "progress_line",
-    "sweep_arguments",
-    "sweep_counts",
-    "validate_sweep",
-]
+__all__ = ["SweepCallback", "progress_line", "sweep_counts"]

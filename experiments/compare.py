@@ -62,7 +62,7 @@ def main(cfg: DictConfig) -> None:
         result = run_experiment(run_cfg)
         results[name] = result.to_dict()
         print(f"  {name:<24} done in {result.run_seconds:.1f} s", flush=True)
-    table = comparison_table(results)
+    table = comparison_table(results, {name: c.strategy for name, c in runs.items()})
     print(f"\nmarket={cfg.market.name} seed={cfg.seed} consumers={cfg.market.n_consumers:,}")
     print(format_table(table))
     atomic_write_bytes(out / "comparison.csv", table.to_csv(index=False).encode())

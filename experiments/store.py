@@ -5,8 +5,9 @@ failure, ``error.txt``).  Files are written to a temporary name in the same fold
 and renamed with :func:`os.replace`, so a job killed at any moment leaves either the old
 file or the new one under the final name, never a torn one.  :func:`run_job` turns any
 exception of a job into a ``failed`` row instead of raising, because in Hydra 1.3.8 one
-raising job aborts the whole multirun (see ``/work/shared/STACK.md``); the sweep table is
-rebuilt from the job folders by :mod:`experiments.collect`.
+raising job aborts the whole multirun (the sweep exits 1 and ``on_multirun_end``
+callbacks never run); the sweep table is rebuilt from the job folders by
+:mod:`experiments.collect`.
 """
 
 from __future__ import annotations

@@ -1,36 +1,136 @@
 """Tables and figures of campaign results (compute functions return tables; plot
-functions draw on a given matplotlib ``Axes``)."""
+functions draw on a given matplotlib ``Axes``), and the labels of strategies.
+
+A strategy is labelled by what its config says, not by the name of the option that
+built it: :func:`strategy_key` reads the config (one-to-one with the propensity scorer is
+``one_to_one_propensity`` whatever the option was called), :func:`strategy_label` turns
+the key into the text of tables and legends.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-STRATEGY_LABELS = {
+#: Display name of each strategy (``StrategyConfig.name``).
+STRATEGY_NAMES: Final[dict[str, str]] = {
     "mass": "Mass",
     "segmented": "Segmented",
     "triggered": "Event-triggered",
     "contextual": "Contextual",
-    "one_to_one": "One-to-one (oracle)",
-    "one_to_one_propensity": "One-to-one (propensity)",
-    "one_to_one_causalml": "One-to-one (CausalML)",
-    "hybrid": "Hybrid (mass + 1:1)",
+    "one_to_one": "One-to-one",
+    "hybrid": "Hybrid",
     "none": "No campaign",
+}
+#: Display name of each one-to-one scorer (``OneToOneConfig.scorer``).
+SCORER_NAMES: Final[dict[str, str]] = {
+    "oracle": "oracle",
+    "propensity": "propensity",
+    "causalml": "CausalML",
+}
+#: Display name of each segmentation basis (``SegmentedConfig.basis``).
+BASIS_NAMES: Final[dict[str, str]] = {"kmeans": "k-means", "tribe": "tribes", "rfm": "RFM"}
+#: What tells the variants of a strategy apart, at its preset value (which the bare
+#: strategy name stands for): the scorer, the basis, the hybrid's follow-up (or, when it
+#: is one-to-one, that follow-up's scorer).
+PRESET_DETAIL: Final[dict[str, str]] = {
+    "one_to_one": "oracle",
+    "segmented": "kmeans",
+    "hybrid": "oracle",
 }
 
 
-def comparison_table(results: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
-    """One row per strategy: measured and true incremental figures side by side."""
+def _setting(strategy: Mapping[str, Any], key: str, preset: str) -> str:
+    """``strategy``'s value at dotted ``key`` (nested, or a flat dotted key); the preset
+    when it is missing, ``None`` or NaN (a column another strategy's rows leave empty)."""
+    value: Any = strategy.get(key)
+    if value is None and "." in key:
+        node: Any = strategy
+        for part in key.split("."):
+            node = node.get(part) if isinstance(node, Mapping) else None
+        value = node
+    if value is None or (isinstance(value, float) and value != value):
+        return preset
+    return str(value)
+
+
+def strategy_key(strategy: Any) -> str:
+    """The variant of a strategy that its config describes, as a short key: the
+    strategy's name, followed by the setting that tells its variants apart where that
+    differs from the preset (:data:`PRESET_DETAIL`): ``one_to_one``,
+    ``one_to_one_propensity``, ``segmented_tribe``, ``hybrid_triggered``,
+    ``hybrid_propensity``...
+
+    ``strategy`` is a strategy config: a dataclass, a nested mapping, or a mapping with
+    dotted keys (a row of a collected table without the ``cfg.strategy.`` prefix).
+    """
+    cfg: Mapping[str, Any] = (
+        dataclasses.asdict(strategy)
+        if dataclasses.is_dataclass(strategy) and not isinstance(strategy, type)
+        else strategy
+    )
+    name = str(cfg["name"])
+    if name == "one_to_one":
+        detail = _setting(cfg, "scorer", "oracle")
+    elif name == "segmented":
+        detail = _setting(cfg, "basis", "kmeans")
+    elif name == "hybrid":
+        detail = _setting(cfg, "follow_up", "one_to_one")
+        if detail == "one_to_one":
+            detail = _setting(cfg, "one_to_one.scorer", "oracle")
+    else:
+        return name
+    return name if detail == PRESET_DETAIL[name] else f"{name}_{detail}"
+
+
+def split_strategy_key(key: str) -> tuple[str, str]:
+    """``(strategy name, detail)`` of a :func:`strategy_key`; the detail is the preset's
+    where the key is a bare name, ``""`` for strategies without variants."""
+    for name in sorted(STRATEGY_NAMES, key=len, reverse=True):
+        if key == name:
+            return name, PRESET_DETAIL.get(name, "")
+        if key.startswith(f"{name}_") and name in PRESET_DETAIL:
+            return name, key[len(name) + 1 :]
+    return key, ""
+
+
+def strategy_label(key: str) -> str:
+    """The display label of a :func:`strategy_key`: ``One-to-one (propensity)``,
+    ``Segmented (tribes)``, ``Hybrid (mass + 1:1)``; an unknown key is its own label."""
+    name, detail = split_strategy_key(key)
+    if name not in STRATEGY_NAMES:
+        return key
+    if name == "one_to_one":
+        return f"One-to-one ({SCORER_NAMES.get(detail, detail)})"
+    if name == "hybrid":
+        if detail == "triggered":
+            return "Hybrid (mass + triggered)"
+        scorer = "" if detail == PRESET_DETAIL[name] else f" {SCORER_NAMES.get(detail, detail)}"
+        return f"Hybrid (mass + 1:1{scorer})"
+    if name == "segmented" and detail != PRESET_DETAIL[name]:
+        return f"Segmented ({BASIS_NAMES.get(detail, detail)})"
+    return STRATEGY_NAMES[name]
+
+
+def comparison_table(
+    results: Mapping[str, Mapping[str, Any]], strategies: Mapping[str, Any]
+) -> pd.DataFrame:
+    """One row per run: measured and true incremental figures side by side.
+
+    ``results`` and ``strategies`` map each run's name to its metrics and to its strategy
+    config; the rows are indexed by the label of that config (:func:`strategy_label`).
+    """
     rows = []
-    for label, m in results.items():
+    for name, m in results.items():
         ic, ip, roi = m["incremental_conversions"], m["incremental_profit"], m["roi"]
         rows.append(
             {
-                "strategy": label,
+                "strategy": name,
                 "contacts": m["contacts"],
                 "response_rate": m["response_rate"],
                 "incr_conv_measured": ic["measured"],
@@ -46,11 +146,12 @@ def comparison_table(results: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
                 "opt_outs": m["opt_outs"],
             }
         )
-    return pd.DataFrame(rows)
+    labels = [strategy_label(strategy_key(strategies[name])) for name in results]
+    return pd.DataFrame(rows, index=pd.Index(labels, name="label"))
 
 
 def format_table(table: pd.DataFrame) -> str:
-    """A readable text rendering for the terminal."""
+    """A readable text rendering of a :func:`comparison_table` for the terminal."""
 
     def pm(v: float, se: float) -> str:
         return "-" if v is None or not np.isfinite(v) else f"{v:,.0f} ± {se:,.0f}"
@@ -60,7 +161,7 @@ def format_table(table: pd.DataFrame) -> str:
 
     out = pd.DataFrame(
         {
-            "strategy": [STRATEGY_LABELS.get(s, s) for s in table["strategy"]],
+            "strategy": list(table.index),
             "contacts": [num(v) for v in table["contacts"]],
             "response": [f"{100 * v:.1f} %" for v in table["response_rate"]],
             "incr. conv. measured": [
@@ -85,7 +186,7 @@ def format_table(table: pd.DataFrame) -> str:
 def plot_profit_by_strategy(table: pd.DataFrame, ax: Axes) -> Axes:
     """Incremental profit by strategy: measured (95 % interval) beside true."""
     x = np.arange(len(table))
-    labels = [STRATEGY_LABELS.get(s, s) for s in table["strategy"]]
+    labels = list(table.index)
     ax.bar(
         x - 0.2,
         table["incr_profit_measured"],
@@ -112,7 +213,7 @@ def plot_profit_by_strategy(table: pd.DataFrame, ax: Axes) -> Axes:
 def plot_roi_by_strategy(table: pd.DataFrame, ax: Axes) -> Axes:
     """Return on investment by strategy, measured and true."""
     x = np.arange(len(table))
-    labels = [STRATEGY_LABELS.get(s, s) for s in table["strategy"]]
+    labels = list(table.index)
     ax.bar(x - 0.2, table["roi_measured"].astype(float), 0.4, label="measured", color="#4C72B0")
     ax.bar(x + 0.2, table["roi_true"].astype(float), 0.4, label="true", color="#DD8452")
     ax.axhline(0, color="black", lw=0.8)

@@ -14,6 +14,8 @@ import pandas as pd
 import pytest
 
 from experiments import figures as fg
+from experiments.studies import estimators, granularity, phase, roi_curves
+from experiments.studies.sweep_table import load_table
 
 
 def rows(**fixed: object) -> dict[str, object]:
@@ -121,22 +123,26 @@ def roi_df() -> pd.DataFrame:
 
 
 def test_granularity_table_means_and_bands(granularity_df: pd.DataFrame) -> None:
-    df = fg.load_table(granularity_df)
-    assert fg.has_granularity(df) and not fg.has_phase(df) and not fg.has_roi_curves(df)
-    t = fg.granularity_table(df)
+    df = load_table(granularity_df)
+    assert (
+        granularity.has_granularity(df)
+        and not phase.has_phase(df)
+        and not roi_curves.has_roi_curves(df)
+    )
+    t = granularity.granularity_table(df)
     assert len(t) == 2 * 4 and set(t["market"]) == {"default", "fmcg_tribal"}
     row = t[(t["market"] == "default") & (t["k"] == 4)].iloc[0]
     assert row["profit_mean"] == pytest.approx(1000 - 40 + 100)
     assert (row["profit_min"], row["profit_max"]) == (960.0, 1160.0)
     assert row["n_seeds"] == 3 and row["n_consumers"] == 5000
-    measured = fg.granularity_table(df, "measured")
+    measured = granularity.granularity_table(df, "measured")
     assert measured["profit_mean"].iloc[0] == pytest.approx(t["profit_mean"].iloc[0] + 5)
 
 
 def test_phase_table_winner_and_no_campaign(phase_df: pd.DataFrame) -> None:
-    df = fg.load_table(phase_df)
-    assert fg.has_phase(df)
-    t = fg.phase_table(df)
+    df = load_table(phase_df)
+    assert phase.has_phase(df)
+    t = phase.phase_table(df)
     assert len(t) == 2 * 2 * 2
     cheap = t["data_cost"].str.endswith(": 0.02/0.03/0.08")
 
@@ -154,28 +160,94 @@ def test_phase_table_winner_and_no_campaign(phase_df: pd.DataFrame) -> None:
 
 
 def test_roi_table(roi_df: pd.DataFrame) -> None:
-    df = fg.load_table(roi_df)
-    assert fg.has_roi_curves(df) and not fg.has_granularity(df)
-    t = fg.roi_table(df)
+    df = load_table(roi_df)
+    assert roi_curves.has_roi_curves(df) and not granularity.has_granularity(df)
+    t = roi_curves.roi_table(df)
     assert len(t) == 6 and set(t["strategy"]) == {"one_to_one", "segmented"}
     r = t[(t["strategy"] == "one_to_one") & (t["budget"] == 100.0)].iloc[0]
     assert r["profit_mean"] == pytest.approx(401.0)
     assert r["contact_cost_mean"] == pytest.approx(100.0)
 
 
+def _legend_texts(ax: plt.Axes) -> list[str]:
+    legend = ax.get_legend()
+    return [t.get_text() for t in legend.get_texts()] if legend is not None else []
+
+
+def test_propensity_rows_are_labelled_as_propensity(roi_df: pd.DataFrame) -> None:
+    """A sweep over ``strategy=one_to_one,one_to_one_propensity`` collects rows that both
+    say ``cfg.strategy.name = one_to_one``; the scorer column keeps them apart, and the
+    propensity rows are labelled and coloured as propensity, not as the oracle."""
+    df = roi_df[roi_df["cfg.strategy.name"] == "one_to_one"]
+    oracle = df.assign(**{"cfg.strategy.scorer": "oracle"})
+    propensity = df.assign(
+        **{"cfg.strategy.scorer": "propensity", "incremental_profit.true": -50.0}
+    )
+    t = roi_curves.roi_table(load_table(pd.concat([oracle, propensity], ignore_index=True)))
+    assert set(t["strategy"]) == {"one_to_one", "one_to_one_propensity"}
+    prop = t[t["strategy"] == "one_to_one_propensity"]
+    assert (prop["profit_mean"] == -50.0).all()  # not averaged with the oracle's rows
+
+    fig = roi_curves.figure_roi(t)
+    texts = _legend_texts(fig.axes[0])
+    assert "One-to-one (propensity)" in texts and "One-to-one (oracle)" in texts
+    colors = {line.get_label(): line.get_color() for line in fig.axes[0].lines}
+    assert colors["One-to-one (propensity)"] != colors["One-to-one (oracle)"]
+    plt.close(fig)
+
+    # a sweep of the propensity option alone is still not the oracle
+    alone = roi_curves.roi_table(load_table(propensity))
+    assert set(alone["strategy"]) == {"one_to_one_propensity"}
+    fig = roi_curves.figure_roi(alone)
+    assert "One-to-one (oracle)" not in _legend_texts(fig.axes[0])
+    plt.close(fig)
+
+
+def test_phase_winner_is_the_variant(phase_df: pd.DataFrame) -> None:
+    """The phase map's winner is the variant the row's config describes."""
+    df = phase_df.assign(**{"cfg.strategy.scorer": "propensity"})
+    df.loc[df["cfg.strategy.name"] != "one_to_one", "cfg.strategy.scorer"] = None
+    t = phase.phase_table(load_table(df))
+    assert "one_to_one_propensity" in set(t["winner"])
+    assert "profit_mean.one_to_one_propensity" in t.columns
+    fig = phase.figure_phase(t)
+    assert "One-to-one (propensity)" in [x.get_text() for x in fig.legends[0].get_texts()]
+    plt.close(fig)
+
+
+def test_granularity_keeps_segmentation_bases_apart(granularity_df: pd.DataFrame) -> None:
+    """Rows of the preset basis give the plain table; another basis adds a variant column
+    and a line of its own."""
+    plain = granularity.granularity_table(load_table(granularity_df))
+    assert "strategy" not in plain.columns
+    tribe = granularity_df.assign(**{"cfg.strategy.basis": "tribe"})
+    both = pd.concat(
+        [granularity_df.assign(**{"cfg.strategy.basis": "kmeans"}), tribe], ignore_index=True
+    )
+    t = granularity.granularity_table(load_table(both))
+    assert set(t["strategy"]) == {"segmented", "segmented_tribe"} and len(t) == 2 * len(plain)
+    fig, ax = plt.subplots()
+    granularity.plot_granularity(t, ax, "default")
+    assert {line.get_label() for line in ax.lines} >= {
+        "segmented, mean (true)",
+        "Segmented (tribes), mean (true)",
+    }
+    plt.close(fig)
+
+
 def test_plot_functions_draw_on_a_given_axes(
     granularity_df: pd.DataFrame, phase_df: pd.DataFrame, roi_df: pd.DataFrame
 ) -> None:
     fig, axes = plt.subplots(1, 4)
-    g = fg.granularity_table(fg.load_table(granularity_df))
-    assert fg.plot_granularity(g, axes[0], "default", "profit") is axes[0]
+    g = granularity.granularity_table(load_table(granularity_df))
+    assert granularity.plot_granularity(g, axes[0], "default", "profit") is axes[0]
     assert axes[0].get_xscale() == "log" and "profit" in axes[0].get_ylabel()
-    fg.plot_granularity(g, axes[1], "default", "roi")
+    granularity.plot_granularity(g, axes[1], "default", "roi")
     assert "ROMI" in axes[1].get_ylabel()
-    p = fg.phase_table(fg.load_table(phase_df))
-    fg.plot_phase(p, axes[2], data_cost=p["data_cost"].iloc[0])
+    p = phase.phase_table(load_table(phase_df))
+    phase.plot_phase(p, axes[2], data_cost=p["data_cost"].iloc[0])
     assert "tribe" in axes[2].get_xlabel() and len(axes[2].images) == 1
-    fg.plot_roi_curve(fg.roi_table(fg.load_table(roi_df)), axes[3], "profit")
+    roi_curves.plot_roi_curve(roi_curves.roi_table(load_table(roi_df)), axes[3], "profit")
     assert axes[3].get_xscale() == "log" and len(axes[3].lines) >= 2
     plt.close(fig)
 
@@ -210,7 +282,7 @@ def estimators_df() -> pd.DataFrame:
 
 
 def test_estimators_table(estimators_df: pd.DataFrame) -> None:
-    t = fg.estimators_table(estimators_df)
+    t = estimators.estimators_table(estimators_df)
     assert len(t) == 2 * 2 * 2  # arms x estimators x pilot sizes
     assert sorted(t["pilot_size"].unique()) == [1000, 4000]  # nominal, not per seed
     assert (t["n_seeds"] == 3).all()
@@ -257,3 +329,14 @@ def test_export_writes_slim_table(tmp_path: Path, granularity_df: pd.DataFrame) 
     assert len(slim) == 2 * 4 * 3  # ok rows only
     assert "wall_seconds" not in slim.columns and "config_json" not in slim.columns
     assert {"cfg.strategy.k", "incremental_profit.true", "roi.true"} <= set(slim.columns)
+
+
+def test_export_keeps_what_tells_variants_apart(tmp_path: Path, roi_df: pd.DataFrame) -> None:
+    """The slim table keeps the scorer column, so figures drawn from it label the
+    variants as the full table does."""
+    src = tmp_path / "results.parquet"
+    roi_df.assign(**{"cfg.strategy.scorer": "propensity"}).to_parquet(src)
+    dest = tmp_path / "slim.csv"
+    assert fg.main([str(src), "--out", str(tmp_path / "f"), "--export", str(dest)]) == 0
+    again = roi_curves.roi_table(load_table(dest))
+    assert "one_to_one_propensity" in set(again["strategy"])

@@ -1,6 +1,7 @@
-"""The naive one-process-per-consumer market (sim.naive) implements the engine's model.
+"""The naive one-process-per-consumer market (experiments.bench.naive) implements the
+engine's model.
 
-It is the baseline of ``python -m experiments.bench``, so it must simulate the same
+It is the baseline of ``python -m experiments.bench.engine``, so it must simulate the same
 market as the vectorised engine (equal in distribution, not bit for bit).
 
 Statistical tolerance: both worlds share one population (same seed), so we compare the
@@ -17,9 +18,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from experiments.bench.naive import NaiveMarket, NaiveMass, draw_category
 from sim.config import CHANNELS, MarketConfig
 from sim.market import Market
-from sim.naive import NaiveMarket, NaiveMass, draw_category
 from sim.strategies import build_strategy_config, make_strategy
 
 N_CONSUMERS = 4000

@@ -1,5 +1,6 @@
 """Hydra sweeps: config groups compose, launchers agree, kills resume, bad sweeps fail fast.
 
+(How a sweep is expanded and validated is tested in ``tests/test_sweep_validation.py``.)
 Sweeps run as subprocesses (``python -m experiments.run -m ...``) on a tiny market
 (600 customers, 20 days: well under a second a job), so the default run stays short;
 the Ray launcher test is marked slow (and skipped unless hydra-ray-launcher is installed).
@@ -7,8 +8,8 @@ the Ray launcher test is marked slow (and skipped unless hydra-ray-launcher is i
 
 from __future__ import annotations
 
+import dataclasses
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -21,21 +22,18 @@ import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
-from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf
 
 from experiments import callbacks as cb
 from experiments._common import plain
+from experiments.bench.sweeps import VOLATILE_COLUMNS, comparable, tables_equal
 from experiments.collect import collect
 from experiments.store import STATUS_FAILED, STATUS_OK
-from experiments.sweep_bench import VOLATILE_COLUMNS, comparable, tables_equal
 from sim.experiment import build_run_config
+from sim.report import strategy_key
 
 ROOT = Path(__file__).resolve().parent.parent
 CONF = ROOT / "conf"
-EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
-#: The entry point (primary config) of each study that is not ``experiments.run``'s.
-PRIMARY = {"estimators": "uplift"}
-
 #: A 6-job sweep on a tiny market (segmented, k x seed).
 TINY = [
     "strategy=segmented",
@@ -76,19 +74,6 @@ def clean_sweep(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
     return collect(sweep_dir)
 
 
-@pytest.fixture
-def hydra_loader() -> Iterator[Any]:
-    """Hydra's config loader on conf/ (the one a sweep's callback gets)."""
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        yield GlobalHydra.instance().config_loader()
-
-
-def master(loader: Any, overrides: list[str], config_name: str = "config") -> Any:
-    """The multirun master config, as ``hydra.main -m`` composes it."""
-    return loader.load_configuration(config_name, overrides, run_mode=RunMode.MULTIRUN)
-
-
 # --------------------------------------------------------------------------- conf groups
 
 
@@ -106,11 +91,45 @@ def test_market_default_economics_exists(market: str) -> None:
     assert (CONF / "economics" / f"{market}.yaml").exists()
 
 
+def option_yaml(group: str, option: str) -> dict[str, Any]:
+    """An option's settings as its YAML file says, read without Hydra: the options of the
+    same group it extends (its defaults list) merged in order, ``_self_`` where listed."""
+    own = OmegaConf.load(CONF / group / f"{option}.yaml")
+    assert isinstance(own, DictConfig)
+    defaults = list(own.pop("defaults", ["_self_"]))
+    merged = OmegaConf.create()
+    for entry in defaults:
+        merged = OmegaConf.merge(merged, own if entry == "_self_" else option_yaml(group, entry))
+    data = OmegaConf.to_container(merged)
+    assert isinstance(data, dict)
+    return {str(k): v for k, v in data.items()}
+
+
+def leaves(data: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """``(dotted key, value)`` of every setting in a nested mapping (lists are values)."""
+    for key, value in data.items():
+        if isinstance(value, dict):
+            yield from leaves(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
+
+
 @pytest.mark.parametrize("strategy", options("strategy"))
 def test_strategy_option_composes_and_validates(strategy: str) -> None:
+    """The validated strategy config carries every setting the option's YAML gives (name,
+    scorer, basis, follow-up, ...), and it describes the option it came from: its variant
+    key (what tables and figures label it by) is the option's name."""
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose("config", overrides=[f"strategy={strategy}"])
-    assert build_run_config(plain(cfg)).strategy.name == cfg.strategy.name
+    built = dataclasses.asdict(build_run_config(plain(cfg)).strategy)
+    expected = option_yaml("strategy", strategy)
+    assert built["name"] == expected["name"]
+    for key, value in leaves(expected):
+        node: Any = built
+        for part in key.split("."):
+            node = node[part]
+        assert node == value, f"strategy={strategy}: {key} is {node!r}, the YAML says {value!r}"
+    assert strategy_key(built) == strategy
 
 
 @pytest.mark.parametrize("economics", options("economics"))
@@ -146,74 +165,6 @@ def test_ray_launcher_option_composes() -> None:
     assert cfg.hydra.launcher._target_.endswith("RayLauncher")
     assert cfg.hydra.launcher.ray.init.num_cpus == 2
     assert cfg.hydra.callbacks.sweep._target_ == "experiments.callbacks.SweepCallback"
-
-
-@pytest.mark.parametrize("experiment", EXPERIMENTS)
-def test_experiment_file_expands_and_every_job_validates(
-    experiment: str, hydra_loader: Any
-) -> None:
-    """Each study file: a package-global override set with its sweep in
-    hydra.sweeper.params (explicit seeds), a unique sweep dir, >= 40 jobs, all valid."""
-    text = (CONF / "experiment" / f"{experiment}.yaml").read_text()
-    assert text.startswith("# @package _global_")
-    primary = PRIMARY.get(experiment, "config")
-    cfg = master(hydra_loader, [f"+experiment={experiment}"], primary)
-    params = cfg.hydra.sweeper.params
-    assert "seed" in params and "," in str(params.seed), "seeds must be explicit sweep values"
-    assert re.search(rf"multirun/{experiment}/.*_\d{{6}}$", str(cfg.hydra.sweep.dir)), (
-        "sweep dirs need sub-second time so that two sweeps never share one"
-    )
-    jobs = cb.expand_sweep(cb.sweep_arguments(cfg), hydra_loader)
-    assert len(jobs) >= 40
-    assert cb.validate_sweep(cfg, jobs, hydra_loader, cb.VALIDATORS[primary]) == []
-
-
-# --------------------------------------------------------------------------- expansion
-
-
-def test_expansion_matches_basic_sweeper(hydra_loader: Any) -> None:
-    """Same jobs, same order as Hydra's BasicSweeper (so job numbers agree), with the
-    command line replacing a key of hydra.sweeper.params."""
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    cfg = master(hydra_loader, ["+experiment=granularity", "market=default", "seed=3,4"])
-    args = cb.sweep_arguments(cfg)
-    parsed = OverridesParser.create(config_loader=hydra_loader).parse_overrides(args)
-    expected = BasicSweeper.split_arguments(parsed, None)[0]
-    jobs = cb.expand_sweep(args, hydra_loader)
-    assert jobs == expected
-    assert len(jobs) == 9 * 2
-    assert {j[0] for j in jobs} == {"market=default"}
-
-
-def test_fast_composition_equals_hydra(hydra_loader: Any) -> None:
-    """The cached composition used for validation gives Hydra's own job configs."""
-    from omegaconf import OmegaConf
-
-    for experiment in EXPERIMENTS:
-        cfg = master(hydra_loader, [f"+experiment={experiment}"], PRIMARY.get(experiment, "config"))
-        jobs = cb.expand_sweep(cb.sweep_arguments(cfg), hydra_loader)
-        composer = cb._Composer(cfg, hydra_loader)
-        assert composer.fast
-        for job in (jobs[0], jobs[len(jobs) // 2], jobs[-1]):
-            fast = OmegaConf.to_container(composer(job), resolve=True)
-            full = hydra_loader.load_sweep_config(cfg, list(job))
-            full = {
-                k: v for k, v in OmegaConf.to_container(full, resolve=False).items() if k != "hydra"
-            }
-            assert fast == OmegaConf.to_container(OmegaConf.create(full), resolve=True), job
-
-
-def test_validation_names_unknown_option_and_key(hydra_loader: Any) -> None:
-    cfg = master(hydra_loader, [*TINY, "strategy=mass,one_to_oen", "market.n_consumerz=1,2"])
-    jobs = cb.expand_sweep(cb.sweep_arguments(cfg), hydra_loader)
-    problems = cb.validate_sweep(cfg, jobs, hydra_loader, cb.validate_run)
-    text = "\n".join(problems)
-    assert "one_to_oen" in text and "market.n_consumerz" in text
-    assert "Did you mean 'market.n_consumers'" in text
-    # one line per problem, not one per job
-    assert len(problems) == 2, problems
 
 
 # --------------------------------------------------------------------------- launchers

@@ -237,7 +237,7 @@ def test_uplift_benchmark_reports_where_time_goes(tmp_path: Path) -> None:
     cmd = [
         sys.executable,
         "-m",
-        "experiments.uplift_bench",
+        "experiments.bench.uplift",
         "market.n_consumers=8000",
         "pilot.sample_share=0.5",
         "strategy.end_day=21",

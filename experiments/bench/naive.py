@@ -2,7 +2,7 @@
 
 This module exists for one purpose: to be the baseline the vectorised engine
 (:mod:`sim.market`, :mod:`sim.behaviour`) is benchmarked against
-(``python -m experiments.bench``).  It implements the *same model*:
+(``python -m experiments.bench.engine``).  It implements the *same model*:
 
 * the same :class:`~sim.config.MarketConfig` and the same population, drawn by
   :func:`sim.population.synthesize` from the same seed;

@@ -1,4 +1,4 @@
-"""Uplift-lab speed benchmark: ``python -m experiments.uplift_bench [overrides]``.
+"""Uplift-lab speed benchmark: ``python -m experiments.bench.uplift [overrides]``.
 
 Times the closed loop at scale, stage by stage (defaults in ``conf/uplift_bench.yaml``):
 population synthesis of a 1M market; the randomised pilot on 100k of its consumers (the
@@ -130,7 +130,7 @@ def print_table(r: dict[str, Any]) -> None:
     )
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="uplift_bench")
+@hydra.main(version_base="1.3", config_path="../../conf", config_name="uplift_bench")
 def main(cfg: DictConfig) -> None:
     try:
         result = run_bench(plain(cfg))

@@ -1,8 +1,10 @@
-"""Engine benchmark: ``python -m experiments.bench [key=value ...]``.
+"""Engine benchmark: ``python -m experiments.bench.engine [key=value ...]``.
+
+(``python -m experiments.bench`` runs it too.)
 
 Times the vectorised engine (:mod:`sim.market`) on the default market with organic
 behaviour and a weekly mass e-mail campaign, at several sizes, and the naive
-one-SimPy-process-per-consumer implementation of the same model (:mod:`sim.naive`) in
+one-SimPy-process-per-consumer implementation of the same model (:mod:`experiments.bench.naive`) in
 the same run.  Every measurement runs in a fresh process (``spawn``), pinned to one CPU
 with BLAS/OpenMP threads set to 1, so its peak resident memory (``ru_maxrss``) is its
 own.  Market construction (population synthesis, then state, observations and history)
@@ -25,7 +27,7 @@ consumers if measured, else at the largest size), ``naive_consumer_days_per_s``,
 ``speedup`` (engine at that size / naive), ``peak_rss_mb`` (that size's run, MiB), the
 targets and a ``sizes`` list with every measurement's detail.
 
-Targets (the project's issue): >= 5 million consumer-days/s at 1M consumers on one
+Targets: >= 5 million consumer-days/s at 1M consumers on one
 core; >= 100x the naive version; peak memory <= 2 GB at 1M consumers over 90 days; a
 10M-consumer, 30-day run completes within 24 GB (``sizes=10000000 days=30``).
 """
@@ -41,7 +43,10 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sim.config import MarketConfig
 
 THREAD_VARS = (
     "OMP_NUM_THREADS",
@@ -50,7 +55,6 @@ THREAD_VARS = (
     "NUMEXPR_NUM_THREADS",
     "VECLIB_MAXIMUM_THREADS",
 )
-CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
 TARGET_CONSUMER_DAYS_PER_S = 5e6
 TARGET_SPEEDUP = 100.0
@@ -69,9 +73,9 @@ DEFAULTS: dict[str, str] = {
     "repeat": "1",
 }
 USAGE = (
-    "usage: python -m experiments.bench [key=value ...]\n"
+    "usage: python -m experiments.bench.engine [key=value ...]\n"
     f"valid keys: {', '.join(DEFAULTS)}\n"
-    "example: python -m experiments.bench sizes=10000,100000,1000000 days=90 "
+    "example: python -m experiments.bench.engine sizes=10000,100000,1000000 days=90 "
     "naive_size=10000 seed=0"
 )
 
@@ -146,23 +150,20 @@ def parse_overrides(argv: list[str]) -> dict[str, Any]:
     }
 
 
-def load_market(name: str) -> dict[str, Any]:
-    """The market preset ``conf/market/<name>.yaml`` (Hydra-composed) as a plain dict."""
-    from hydra import compose, initialize_config_dir
+def load_market(name: str, n: int, days: float) -> MarketConfig:
+    """The market preset ``conf/market/<name>.yaml`` with ``n`` consumers over ``days``."""
     from hydra.errors import HydraException
-    from omegaconf import OmegaConf
+
+    from experiments._common import CONF_DIR, market_config
+    from sim.schema import ConfigError
 
     presets = sorted(p.stem for p in (CONF_DIR / "market").glob("*.yaml"))
     if name not in presets:
         raise UsageError(f"market: unknown preset {name!r}; valid choices: {', '.join(presets)}")
     try:
-        with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
-            cfg = compose(config_name="config", overrides=[f"market={name}"])
-    except HydraException as exc:
+        return market_config(name, [f"n_consumers={n}", f"horizon_days={days!r}"])
+    except (HydraException, ConfigError) as exc:
         raise UsageError(f"market: could not compose preset {name!r}: {exc}") from None
-    data = OmegaConf.to_container(cfg.market, resolve=True)
-    assert isinstance(data, dict)
-    return {str(k): v for k, v in data.items()}
 
 
 # ---------------------------------------------------------------------- child side
@@ -187,19 +188,15 @@ def _peak_memory_mb() -> tuple[float, float | None]:
     return ru_mb, hwm
 
 
-def measure(
-    engine: str, market: dict[str, Any], n: int, days: float, seed: int, cpu: int
-) -> dict[str, Any]:
-    """One measurement (runs in a fresh process): build a market, run it with a weekly
+def measure(engine: str, cfg: MarketConfig, seed: int, cpu: int) -> dict[str, Any]:
+    """One measurement (runs in a fresh process): build the market, run it with a weekly
     mass e-mail campaign over the whole horizon, report timings and peak memory."""
     pinned = _pin(cpu)
-    from sim.config import MarketConfig
     from sim.population import synthesize
-    from sim.schema import build
     from sim.strategies import build_strategy_config
     from sim.streams import Streams
 
-    cfg = build(MarketConfig, {**market, "n_consumers": n, "horizon_days": days}, "market")
+    n, days = cfg.n_consumers, cfg.horizon_days
     mass_cfg = build_strategy_config({"name": "mass", "end_day": days})
     t0 = time.perf_counter()
     pop = synthesize(cfg, Streams(seed))
@@ -216,7 +213,7 @@ def measure(
         purchases = len(m.ledger.purchases)
         delivered = int((m.ledger.contacts.column("status") == 0).sum())
     elif engine == "naive":
-        from sim.naive import NaiveMarket, NaiveMass
+        from experiments.bench.naive import NaiveMarket, NaiveMass
 
         nm = NaiveMarket(cfg, seed, population=pop)
         mass = NaiveMass(mass_cfg, seed)
@@ -251,14 +248,14 @@ def measure(
 
 # ---------------------------------------------------------------------- parent side
 def run_isolated(
-    engine: str, market: dict[str, Any], n: int, days: float, seed: int, cpu: int, repeat: int
+    engine: str, market: MarketConfig, seed: int, cpu: int, repeat: int
 ) -> dict[str, Any]:
     """Run :func:`measure` ``repeat`` times, each in a fresh spawned process."""
     best: dict[str, Any] | None = None
     peak = 0.0
     for _ in range(repeat):
         with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as pool:
-            res = pool.submit(measure, engine, market, n, days, seed, cpu).result()
+            res = pool.submit(measure, engine, market, seed, cpu).result()
         peak = max(peak, res["peak_rss_mb"])
         if best is None or res["run_s"] < best["run_s"]:
             best = res
@@ -336,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         settings = parse_overrides(argv)
-        market = load_market(settings["market"])
+        load_market(settings["market"], 1, settings["days"])  # a bad preset fails here
     except UsageError as exc:
         print(f"error: {exc}\n{USAGE}", file=sys.stderr)
         return 2
@@ -353,9 +350,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(
             run_isolated(
                 "vectorised",
-                market,
-                n,
-                settings["days"],
+                load_market(settings["market"], n, settings["days"]),
                 settings["seed"],
                 settings["cpu"],
                 settings["repeat"],
@@ -371,9 +366,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         naive = run_isolated(
             "naive",
-            market,
-            settings["naive_size"],
-            settings["naive_days"],
+            load_market(settings["market"], settings["naive_size"], settings["naive_days"]),
             settings["seed"],
             settings["cpu"],
             settings["repeat"],

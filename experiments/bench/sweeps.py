@@ -1,7 +1,7 @@
 """Sweep scaling check: the same granularity sweep with 1 and 2 joblib workers.
 
-    python -m experiments.sweep_bench [--workers 1 2] [--seeds 10] [--n-consumers 20000]
-                                      [--repeat 3] [--min-speedup 1.8]
+    python -m experiments.bench.sweeps [--workers 1 2] [--seeds 10] [--n-consumers 20000]
+                                       [--repeat 3] [--min-speedup 1.8]
 
 Runs ``python -m experiments.run -m +experiment=granularity market=default seed=0,..``
 (9 values of k x ``--seeds`` seeds = 90 jobs by default) once per worker count, each
@@ -36,6 +36,8 @@ import pandas as pd
 #: git revision (another commit may land between two runs; it is provenance, not a result).
 VOLATILE_COLUMNS: Final = frozenset({"wall_seconds", "finished_at", "run_seconds", "git_rev"})
 K_VALUES: Final = "1,2,4,8,16,50,200,1000,20000"
+ROOT: Final = Path(__file__).resolve().parents[2]
+"""The repository root (the sweeps run from there)."""
 
 
 def comparable(table: pd.DataFrame) -> pd.DataFrame:
@@ -84,9 +86,7 @@ def run_sweep(cmd: list[str], log_path: Path) -> tuple[float, float, int]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     tic = time.perf_counter()
     with open(log_path, "w") as log:
-        rc = subprocess.run(
-            cmd, stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parent.parent
-        ).returncode
+        rc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT).returncode
     wall = time.perf_counter() - tic
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -95,7 +95,7 @@ def run_sweep(cmd: list[str], log_path: Path) -> tuple[float, float, int]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m experiments.sweep_bench", description=__doc__.split("\n\n")[0]
+        prog="python -m experiments.bench.sweeps", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--seeds", type=int, default=10, help="seeds per k (default 10: 90 jobs)")
