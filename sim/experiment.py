@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from sim.config import CHANNELS, MarketConfig
 from sim.economics import EconomicsConfig, campaign_costs
@@ -150,6 +151,24 @@ class RunResult:
     baseline_purchases: int | None = None  # truth only
     run_seconds: float = 0.0
     campaign: Strategy | None = field(default=None, repr=False, compare=False)
+
+    def table(self) -> pd.DataFrame:
+        """The run's incremental figures, one per row: measured (holdout, with its
+        standard error) beside true (on the treated) and true market-wide."""
+        rows = {
+            "incremental conversions": self.incremental_conversions,
+            "incremental revenue": self.incremental_revenue,
+            "incremental profit": self.incremental_profit,
+        }
+        data = {name: [e.measured, e.measured_se, e.true, e.true_total] for name, e in rows.items()}
+        for name, r in (
+            ("ROI", self.roi),
+            ("cost per incremental conversion", self.cost_per_incremental_conversion),
+        ):
+            data[name] = [r.measured, None, r.true, None]
+        return pd.DataFrame.from_dict(
+            data, orient="index", columns=["measured", "measured_se", "true", "true_total"]
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The metrics as plain JSON-ready values (the keys and order of ``metrics.json``)."""

@@ -28,7 +28,7 @@ def hillstrom() -> pd.DataFrame:
 
 
 def test_hillstrom_shape_and_published_arm_rates(hillstrom: pd.DataFrame) -> None:
-    # Rates from shared/data/README.md, to 4 decimals.
+    # The published arm rates of the distributed file, to 4 decimals.
     assert hillstrom.shape == (64_000, 12)
     by_arm = hillstrom.groupby("segment")
     assert by_arm.size().to_dict() == {

@@ -1,4 +1,4 @@
-"""The stylised facts of the domain brief (shared/DOMAIN.md) hold in the presets.
+"""The stylised facts of the domain (docs/MODEL.md, "Stylised facts") hold in the presets.
 
 Each fact is checked over several seeds at the presets' default sizes; the seeds and
 tolerances are stated in each test.  Results are cached per process (tests/facts.py), so

@@ -1,9 +1,12 @@
 """The Hillstrom MineThatData e-mail experiment (March 2008), shipped with the package.
 
 64,000 customers randomised to no e-mail, a women's e-mail or a men's e-mail; outcomes
-over the following two weeks: ``visit``, ``conversion``, ``spend``. Provenance and arm
-rates are in ``shared/data/README.md``. The copy is read from the package (no download)
-and its decompressed bytes are checked against the published sha256.
+over the following two weeks: ``visit``, ``conversion``, ``spend``.  Released publicly by
+Kevin Hillstrom (MineThatData E-Mail Analytics and Data Mining Challenge) and widely
+redistributed with uplift libraries; arm rates: visit 10.62 / 15.14 / 18.28 % and
+conversion 0.57 / 0.88 / 1.25 % for no e-mail / women's / men's.  The copy is read from
+the package (no download) and its decompressed bytes are checked against the sha256 of
+the distributed file.
 """
 
 from __future__ import annotations
