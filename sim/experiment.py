@@ -328,3 +328,41 @@ def run_experiment(
         run_seconds=time.perf_counter() - t_start,
         campaign=strategy,
     )
+
+
+class Cell:
+    """One market and seed on which several strategies run: the population is drawn once
+    and shared (common random numbers), so differences between strategies are theirs.
+
+    ``truth``: ``"none"`` (only the observed world: what a marketer measures), ``"total"``
+    or ``"full"`` (with the twin worlds).
+    """
+
+    def __init__(self, market: MarketConfig, economics: EconomicsConfig, seed: int) -> None:
+        self.market = market
+        self.economics = economics
+        self.seed = seed
+        self.population = synthesize(market, Streams(seed))
+
+    def run(self, strategy: StrategyConfig, truth: str = "total") -> RunResult:
+        choice("truth", truth, ("none", "total", "full"))
+        cfg = RunConfig(
+            seed=self.seed,
+            market=self.market,
+            strategy=strategy,
+            economics=self.economics,
+            truth=truth != "none",
+        )
+        return run_experiment(cfg, population=self.population)
+
+
+def run_cell(configs: dict[str, RunConfig], truth: str = "total") -> dict[str, RunResult]:
+    """Run several configs that share market, economics and seed on one :class:`Cell`."""
+    first = next(iter(configs.values()))
+    for name, c in configs.items():
+        if (c.market, c.economics, c.seed) != (first.market, first.economics, first.seed):
+            raise ValueError(
+                f"run_cell: {name!r} differs from the others in market, economics or seed"
+            )
+    cell = Cell(first.market, first.economics, first.seed)
+    return {name: cell.run(c.strategy, truth) for name, c in configs.items()}
