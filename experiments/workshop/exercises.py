@@ -24,9 +24,9 @@ NO_LAUNCH = "Do not launch"
 
 @dataclass(frozen=True)
 class Exercise:
-    """One task on one world.  ``locked``: plan fields the exercise fixes; ``choices``:
-    the values some fields may take; ``decide``: "do not launch" is an answer; ``bid``:
-    the student also bids for perfect data."""
+    """One task on one world.  ``start``: the plan's starting values; ``locked``: plan
+    fields the exercise fixes; ``choices``: the values some fields may take; ``decide``:
+    "do not launch" is an answer; ``bid``: the student also bids for perfect data."""
 
     id: str
     title: str
@@ -36,6 +36,7 @@ class Exercise:
     world: World
     seed: int
     strategies: tuple[str, ...]
+    start: Mapping[str, Any] = field(default_factory=dict)
     locked: Mapping[str, Any] = field(default_factory=dict)
     choices: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
     decide: bool = False
@@ -43,7 +44,7 @@ class Exercise:
 
     def start_plan(self, strategy: str | None = None) -> Plan:
         """The starting plan for ``strategy`` (the first open one by default)."""
-        plan = replace(Plan.default(strategy or self.strategies[0]), **self.locked)
+        plan = replace(Plan.default(strategy or self.strategies[0]), **self.start, **self.locked)
         for name, values in self.choices.items():
             if getattr(plan, name) not in values:
                 plan = replace(plan, **{name: values[0]})
@@ -170,6 +171,7 @@ EXERCISES: dict[str, Exercise] = {
             world=World.for_preset("default"),
             seed=12,
             strategies=("one_to_one",),
+            start={"share": 10.0},
             locked={"scorer": "propensity"},
             decide=True,
         ),

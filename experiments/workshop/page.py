@@ -51,7 +51,7 @@ from experiments.workshop.safety import MAX_TEAM_CHARS, InputError
 log = logging.getLogger(__name__)
 MODES = ("Explore", "Exercises", "Team round", "Teacher")
 MAX_SEED_EXPLORE = 999
-MEASURED, TRUE = "measured (holdout, 95 % interval)", "true (twin worlds)"
+MEASURED, TRUE = "measured (holdout)", "true (twin worlds)"
 
 
 @st.cache_resource
@@ -154,8 +154,10 @@ def plan_controls(
     strategies: tuple[str, ...] = tuple(P.STRATEGIES),
     locked: Mapping[str, Any] | None = None,
     choices: Mapping[str, tuple[Any, ...]] | None = None,
+    start: Callable[[str], P.Plan] | None = None,
 ) -> P.Plan:
-    """The strategy and its knobs; ``locked`` fields are shown but fixed."""
+    """The strategy and its knobs, from ``start(strategy)`` (default: the strategy's
+    preset); ``locked`` fields are shown but fixed."""
     locked = dict(locked or {})
     choices = dict(choices or {})
     if len(strategies) > 1:
@@ -165,7 +167,7 @@ def plan_controls(
     else:
         strategy = strategies[0]
         where.caption(f"Strategy: {P.STRATEGIES[strategy]}")
-    base = replace(P.Plan.default(strategy), **locked)
+    base = replace(start(strategy) if start else P.Plan.default(strategy), **locked)
     k = f"{prefix}_{strategy}_"
     v: dict[str, Any] = {}
     cols = where.columns(2)
@@ -345,7 +347,7 @@ def show_figures(fig: Outcome, *, truth: bool = True) -> None:
     cols[3].metric("Channel opt-outs", f"{fig.opt_outs:,}")
     if fig.profit.extra:
         st.caption(
-            "Other truths: "
+            "Also from the twin worlds: "
             + "; ".join(f"{EXTRA_TRUTHS[k]} {money(v)}" for k, v in fig.profit.extra.items())
         )
 
@@ -456,8 +458,20 @@ def explore(runner: Runner, rounds: Rounds) -> None:
                 curve_chart(roi, "spend", "variable spend (contact + personalisation)", log_x=True),
                 width="stretch",
             )
-            table = result.roi[["budget", "spend", "measured", "true", "roi_measured", "roi_true"]]
-            st.dataframe(table.round(2), hide_index=True)
+            table = pd.DataFrame(
+                {
+                    "budget": [
+                        "no limit" if pd.isna(b) else f"{b:,.0f}" for b in result.roi["budget"]
+                    ],
+                    "variable spend": result.roi["spend"].round(0),
+                    "profit, measured": result.roi["measured"].round(0),
+                    "profit, true": result.roi["true"].round(0),
+                    "ROI, measured": result.roi["roi_measured"].round(2),
+                    "ROI, true": result.roi["roi_true"].round(2),
+                }
+            )
+            st.dataframe(table, hide_index=True)
+            st.caption("Vertical bars: the holdout's 95 % interval.")
     with cols[1]:
         st.subheader("Granularity curve of this world")
         if len(result.granularity):
@@ -480,7 +494,7 @@ def exercises(runner: Runner, rounds: Rounds) -> None:
     st.title(ex.title)
     st.markdown(ex.task)
     st.caption(f"{ex.world.describe()}; seed {ex.seed}")
-    plan = plan_controls(st, f"ex_{ex.id}", ex.strategies, ex.locked, ex.choices)
+    plan = plan_controls(st, f"ex_{ex.id}", ex.strategies, ex.locked, ex.choices, ex.start_plan)
     launched, bid = decisions(ex, f"ex_{ex.id}")
     problems = ex.problems(plan)
     for p in problems:
@@ -568,7 +582,7 @@ def team_round(runner: Runner, rounds: Rounds) -> None:
         max_chars=MAX_TEAM_CHARS,
         key="team_name",
     )
-    plan = plan_controls(st, f"round_{number}", ex.strategies, ex.locked, ex.choices)
+    plan = plan_controls(st, f"round_{number}", ex.strategies, ex.locked, ex.choices, ex.start_plan)
     launched, _ = decisions(replace(ex, bid=False), f"round_{number}")
     if st.button("Submit our plan", type="primary", key=f"submit_{number}"):
         try:
