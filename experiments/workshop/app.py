@@ -2,10 +2,10 @@
 (``python -m experiments.workshop`` starts it with safe server settings).
 
 The guard matters: worker processes are spawned, and a spawned process re-imports the
-main script as ``__mp_main__``; it must not draw the page there.
+main script as ``__mp_main__``; there it must neither draw the page nor import it.
 """
 
-from experiments.workshop.page import main
-
 if __name__ == "__main__":
+    from experiments.workshop.page import main
+
     main()
