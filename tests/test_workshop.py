@@ -51,6 +51,7 @@ def small(preset: str = "default", **changes: object) -> P.World:
 def test_a_preset_world_is_the_library_preset(preset: str) -> None:
     """Untouched controls give exactly the preset's configs (size and horizon aside)."""
     world = P.World.for_preset(preset)
+    assert world.problems() == []  # every preset value fits the page's bounds
     market, econ = world.configs()
     base = presets.market(preset)
     assert market == presets.market(

@@ -7,8 +7,8 @@ on the shared :class:`~experiments.workshop.engine.Runner`) and prints, per inte
 the seconds until the plan's figures are known, the seconds until the curves are done,
 the number of runs it needed (cached runs are free) and the sum of their
 ``RunResult.run_seconds`` (wall time inside the workers, so it grows with the machine's
-load; about 0.45 s a run on an idle core).  ``python -m experiments.workshop.browser`` measures the same
-end to end in a real browser.
+load; about 0.45 s a run on an idle core).  ``python -m experiments.workshop.browser``
+measures the same end to end in a real browser.
 """
 
 from __future__ import annotations

@@ -67,9 +67,9 @@ TYPE_LABELS: dict[str, str] = {
 }
 #: Optional truths a result may carry beside the headline ``true`` (read if present).
 EXTRA_TRUTHS: dict[str, str] = {
-    "true_total": "true, market-wide (word of mouth included)",
-    "direct": "true, own contacts only",
-    "true_direct": "true, own contacts only",
+    "true_total": "market-wide, word of mouth included",
+    "direct": "own contacts only",
+    "true_direct": "own contacts only",
     "spillover": "word-of-mouth spillover",
 }
 
@@ -416,7 +416,7 @@ class Runner:
 
     def shutdown(self) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def outcome_of(fut: Future[Outcome]) -> Outcome:

@@ -68,8 +68,9 @@ class Exercise:
         return Job(self.world, plan, self.seed)
 
     def references(self, plan: Plan) -> list[tuple[str, Plan]]:
-        """Plans to compare the student's with in the debrief."""
-        return REFERENCES[self.id](self, plan)
+        """Plans to compare the student's with in the debrief (the student's own plan is
+        not repeated)."""
+        return [(label, p) for label, p in REFERENCES[self.id](self, plan) if p != plan]
 
 
 def _tribal(ex: Exercise, plan: Plan) -> list[tuple[str, Plan]]:
@@ -230,6 +231,7 @@ EXERCISES: dict[str, Exercise] = {
             world=World.for_preset("default", privacy=2.0),
             seed=14,
             strategies=("one_to_one",),
+            start={"data_kinds": ("implicit", "explicit", "ambient")},
             locked={"scorer": "oracle"},
         ),
         Exercise(

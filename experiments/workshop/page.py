@@ -347,8 +347,8 @@ def show_figures(fig: Outcome, *, truth: bool = True) -> None:
     cols[3].metric("Channel opt-outs", f"{fig.opt_outs:,}")
     if fig.profit.extra:
         st.caption(
-            "Also from the twin worlds: "
-            + "; ".join(f"{EXTRA_TRUTHS[k]} {money(v)}" for k, v in fig.profit.extra.items())
+            "Also from the twin worlds, true profit "
+            + "; ".join(f"{EXTRA_TRUTHS[k]}: {money(v)}" for k, v in fig.profit.extra.items())
         )
 
 
