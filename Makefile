@@ -1,17 +1,21 @@
-# Two entry points for a new user (see README):
-#   make demo  -- set up .venv and run the main job on the default small market
-#   make test  -- set up .venv and run the test suite (slow tests excluded)
+# Entry points for a new user (see README):
+#   make demo      -- set up .venv and run the main job on the default small market
+#   make test      -- set up .venv and run the test suite (slow tests excluded)
+#   make workshop  -- set up .venv and start the classroom page on http://localhost:8501
+#                     (HOST=0.0.0.0 serves a room; PORT=... another port)
 PY ?= python3
+HOST ?= 127.0.0.1
+PORT ?= 8501
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-slow lint bench clean
+.PHONY: setup demo test test-slow lint bench workshop clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,workshop]'
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -31,6 +35,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m experiments.bench
+
+workshop: $(STAMP)
+	$(BIN)/python -m experiments.workshop --host $(HOST) --port $(PORT)
 
 clean:
 	rm -rf $(VENV) outputs multirun .pytest_cache .mypy_cache .ruff_cache
