@@ -10,7 +10,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-slow lint bench workshop clean
+.PHONY: setup browser demo test test-slow lint bench workshop clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -18,12 +18,25 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev,workshop]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+# The browser test drives Debian's chromium (never a downloaded browser): installed here
+# where it is missing and we are root on a Debian-like system, else a clear message.
+CHROMIUM := /usr/bin/chromium
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -qq --no-install-recommends chromium; \
+	  else \
+	    echo "chromium is missing: 'sudo apt-get install chromium' (needed by the browser test)"; \
+	  fi; \
+	fi
+
+setup: $(STAMP) browser
 
 demo: $(STAMP)
 	$(BIN)/python -m experiments.compare
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
 
 test-slow: $(STAMP)

@@ -8,8 +8,8 @@ seed 1).
 
 Skipping policy: without a chromium binary (or the ``playwright`` package) the test
 fails, with the command that installs it, unless ``ALLOW_NO_BROWSER=1`` allows a skip;
-``REQUIRE_BROWSER=1`` (set by ``.ci/run``) makes it fail even then, so CI never skips it
-silently.
+``REQUIRE_BROWSER=1`` makes it fail even then.  ``make test`` installs chromium where it
+can (as root on Debian), so CI never skips it.
 """
 
 from __future__ import annotations
