@@ -43,6 +43,51 @@ def _plans_note(plans: list[Any], content_cost: float | None) -> str | None:
     )
 
 
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and not np.isfinite(value))
+
+
+def undefined_reasons(metrics: dict[str, Any]) -> dict[str, str]:
+    """Why each undefined figure of a run is undefined (dotted key -> reason), for the
+    ``undefined`` entry of ``metrics.json`` (:func:`experiments.store.finite`)."""
+    out: dict[str, str] = {}
+    treated = int(metrics.get("treated_consumers") or 0)
+    holdout = int(metrics.get("holdout_consumers") or 0)
+    cost = (metrics.get("cost") or {}).get("total")
+    for name in ("incremental_conversions", "incremental_revenue", "incremental_profit"):
+        effect = metrics.get(name) or {}
+        for key in ("measured", "measured_se"):
+            if key in effect and _missing(effect[key]):
+                out[f"{name}.{key}"] = (
+                    f"the holdout comparison needs two consumers in the holdout; it has "
+                    f"{holdout} (treated {treated}): raise strategy.holdout_share or the "
+                    "market's size"
+                    if holdout < 2
+                    else "the holdout comparison is undefined in this run"
+                )
+    pairs = (
+        ("roi", "incremental_profit"),
+        ("cost_per_incremental_conversion", "incremental_conversions"),
+    )
+    for name, num in pairs:
+        ratio = metrics.get(name) or {}
+        for key in ("measured", "true"):
+            if key not in ratio or not _missing(ratio[key]):
+                continue
+            if not cost:
+                why = "the campaign cost nothing, so a ratio to its cost is undefined"
+            elif key == "true" and _missing((metrics.get("incremental_profit") or {}).get("true")):
+                why = "the true effects were not computed (truth=false)"
+            elif f"{num}.{key}" in out:
+                why = f"{num}.{key} is undefined, and so is this ratio"
+            elif name == "cost_per_incremental_conversion":
+                why = f"no {key} incremental conversion to divide the cost by"
+            else:
+                why = "undefined in this run"
+            out[f"{name}.{key}"] = why
+    return out
+
+
 def run_notes(metrics: dict[str, Any], strategy_cfg: Any, campaign: Any, econ: Any) -> list[str]:
     """Notes on a finished run whose figures would otherwise mislead (none if all is well)."""
     notes: list[str] = []
@@ -79,4 +124,4 @@ def run_notes(metrics: dict[str, Any], strategy_cfg: Any, campaign: Any, econ: A
     return notes
 
 
-__all__ = ["run_notes"]
+__all__ = ["run_notes", "undefined_reasons"]

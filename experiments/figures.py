@@ -9,15 +9,16 @@ writes into the committed ``results/``, which changes only when asked for explic
 (``--out results/figures``, or :mod:`experiments.reproduce`).
 
 ``granularity.png``
-    incremental profit and ROMI against the number of segments k (log axis), one
-    column per market preset, the mean over seeds with the range over seeds shaded.
+    incremental profit and ROI (incremental profit / campaign cost, a ratio, on a
+    symmetric-log axis) against the number of segments k (log axis), one column per
+    market preset, the mean over seeds with the range over seeds shaded.
 ``phase.png``
     the strategy with the highest mean incremental profit on the grid of taste
     tribalism (``market.tribes.variance_share``) x tolerance of personalisation
     (``market.creepiness.threshold_median``), one panel per data-cost level; "no
     campaign" where no strategy makes money.
 ``roi_curves.png``
-    incremental profit and ROMI against the variable marketing budget (log axis), one
+    incremental profit and ROI against the variable marketing budget (log axis), one
     line per strategy with the range over seeds shaded.
 ``estimators.png``
     uplift estimators on simulated pilots against the pilot size (log axis): true Qini,

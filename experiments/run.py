@@ -9,6 +9,7 @@ is; a bad config exits 2 before any work.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import hydra
@@ -25,7 +26,7 @@ from experiments._common import (
     refuse,
     validated,
 )
-from experiments.explain import run_notes
+from experiments.explain import run_notes, undefined_reasons
 from experiments.store import ResultConflict, run_job
 from sim.experiment import RunConfig, run_experiment
 from sim.schema import to_dict
@@ -33,12 +34,16 @@ from sim.schema import to_dict
 
 def run_metrics(run_cfg: RunConfig, ledger_dir: str | None = None) -> dict[str, Any]:
     """One run's metrics (``RunResult.to_dict``) with ``notes`` where its figures need
-    an explanation (a campaign that contacted nobody says why)."""
+    an explanation (a campaign that contacted nobody says why) and, under ``undefined``,
+    the reason of every figure left undefined (``null`` in ``metrics.json``)."""
     result = run_experiment(run_cfg, ledger_dir=ledger_dir)
     metrics = result.to_dict()
     notes = run_notes(metrics, run_cfg.strategy, result.campaign, run_cfg.economics)
     if notes:
         metrics["notes"] = notes
+    reasons = undefined_reasons(metrics)
+    if reasons:
+        metrics["undefined"] = reasons
     return metrics
 
 
@@ -95,7 +100,9 @@ def summary(m: dict[str, Any]) -> str:
     width = max(len(r[0]) for r in rows)
     lines = [f"{k:<{width}}  {v}" for k, v in rows]
     lines += [f"note: {n}" for n in m.get("notes") or []]
-    lines += [f"undefined: {k}: {why}" for k, why in undefined.items()]
+    for why in dict.fromkeys(undefined.values()):
+        keys = ", ".join(k for k, v in undefined.items() if v == why)
+        lines.append(f"undefined: {keys}: {why}")
     return "\n".join(lines)
 
 
@@ -104,6 +111,15 @@ def main(cfg: DictConfig) -> None:
     run_cfg = validated(cfg)
     out = output_dir()
     ledger_dir = str(out / "ledger") if run_cfg.save_ledger else None
+    m = run_cfg.market
+    if not is_multirun():
+        worlds = "observed, no-campaign and direct worlds" if run_cfg.truth else "observed world"
+        print(
+            f"[run] {run_cfg.strategy.name} on {m.name}: {m.n_consumers:,} consumers x "
+            f"{m.horizon_days:g} days, {worlds} ...",
+            file=sys.stderr,
+            flush=True,
+        )
     try:
         metrics = run_job(
             out,

@@ -228,9 +228,21 @@ def validate_run(data: dict[str, Any]) -> None:
 
 
 def validate_compare(data: dict[str, Any]) -> None:
-    """``experiments.compare``: the base run; the strategy list is checked by compare."""
+    """``experiments.compare``: the base run, and every listed strategy names an option
+    of ``conf/strategy/`` (each is composed and validated when the job starts)."""
+    from pathlib import Path
+
+    from sim.schema import ConfigError
+
     data = dict(data)
-    data.pop("strategies", None)
+    names = [str(n) for n in data.pop("strategies", None) or []]
+    options = Path(__file__).resolve().parent.parent / "conf" / "strategy"
+    valid = sorted(p.stem for p in options.glob("*.yaml"))
+    unknown = [n for n in names if n not in valid]
+    if unknown:
+        raise ConfigError(
+            f"strategies: unknown option(s) {unknown}; valid choices: {', '.join(valid)}."
+        )
     validate_run(data)
 
 

@@ -116,6 +116,9 @@ def run_uplift(
             n_boot=job.n_boot,
             figure_dir=out,
             progress=progress,
+            source="Hillstrom"
+            if job.dataset.name == "hillstrom"
+            else Path(str(job.dataset.path)).name,
         )
         result["dataset"] = job.dataset.name
         result["warnings"] = [_as_override(w) for w in result.get("warnings", [])]
@@ -153,7 +156,7 @@ def run_uplift(
     fig, axes = plt.subplots(
         1,
         len(pilot.arms),
-        figsize=(6 * len(pilot.arms), 4.2),
+        figsize=(7.5 * len(pilot.arms), 4.4),
         constrained_layout=True,
         squeeze=False,
     )
@@ -161,7 +164,9 @@ def run_uplift(
         plot_profit(
             pd.DataFrame(curves[f"{job.estimators[0].name}|{arm}"]),
             ax,
-            title=f"{arm}: {job.estimators[0].name} vs oracle and random",
+            title=f"{arm}: {job.estimators[0].name} vs oracle and random\n"
+            f"({run_cfg.market.name} market, pilot of {pilot.table.shape[0]:,} consumers, "
+            f"seed {run_cfg.seed})",
         )
     fig.savefig(out / "profit_curves.png", dpi=120)
     plt.close(fig)

@@ -545,7 +545,7 @@ def plot_qini(
     _percent_axis(ax)
     if title:
         ax.set_title(title)
-    ax.legend(loc="best", fontsize="small")
+    _legend_outside(ax)
     return ax
 
 
@@ -564,15 +564,26 @@ def plot_profit(curve: pd.DataFrame, ax: Any, title: str | None = None) -> Any:
     )
     ax.axhline(0.0, color="0.8", linewidth=0.8)
     ax.set_xlabel("Share of customers targeted")
-    ax.set_ylabel("Incremental profit")
+    ax.set_ylabel("Incremental profit (currency units)")
     _percent_axis(ax)
+    from matplotlib.ticker import FuncFormatter
+
+    from sim.report import money
+
+    ax.yaxis.set_major_formatter(FuncFormatter(money))
     if title:
         ax.set_title(title)
-    ax.legend(loc="best", fontsize="small")
+    _legend_outside(ax)
     return ax
+
+
+def _legend_outside(ax: Any) -> None:
+    """The legend right of the axes, outside the data area, so that it hides no point."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
 
 
 def _percent_axis(ax: Any) -> None:
     from matplotlib.ticker import PercentFormatter
 
     ax.xaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
+    ax.ticklabel_format(axis="y", useOffset=False)

@@ -23,7 +23,7 @@ import time
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 import pandas as pd
@@ -161,7 +161,8 @@ def evaluate_experiment(
     n_boot: int = 200,
     figure_dir: str | Path | None = None,
     score_hook: Callable[[str, str, np.ndarray, np.ndarray], dict[str, Any]] | None = None,
-    progress: bool = False,
+    progress: bool | TextIO = False,
+    source: str = "",
 ) -> dict[str, Any]:
     """Fit and score ``estimators`` on ``data``; return a JSON-serialisable summary.
 
@@ -177,7 +178,9 @@ def evaluate_experiment(
     intervals (None). With ``figure_dir`` a Qini PNG per arm is written there and listed
     under ``figures``. ``score_hook(estimator, arm, rows, score)`` adds entries per
     estimator and arm from the scored test rows (indices into ``data``), e.g. metrics
-    against a known true uplift. ``progress`` shows a progress bar (tqdm, on stderr).
+    against a known true uplift. ``progress`` shows a progress bar (tqdm) on stderr when
+    it is a terminal (``True``) or on the given stream;
+    ``source`` names the data in the figures' titles (e.g. ``Hillstrom``).
     """
     names = [e.name for e in estimators]
     if not names:
@@ -282,17 +285,29 @@ def evaluate_experiment(
     }
     bar.close()
     if figure_dir is not None:
-        paths = qini_figure(curves, figure_dir, control=data.control, outcome=data.outcome)
+        sizes = {arm: m["n_test"] for arm, m in next(iter(results.values()))["arms"].items()}
+        paths = qini_figure(
+            curves,
+            figure_dir,
+            control=data.control,
+            outcome=data.outcome,
+            source=source,
+            n_test=sizes,
+        )
         out["figures"] = {arm: str(p) for arm, p in paths.items()}
     return out
 
 
-def _progress_bar(total: int, show: bool) -> Any:
-    """A tqdm bar on stderr over ``total`` steps (fits and bootstrap resamples); silent
-    unless ``show``."""
-    from tqdm.auto import tqdm
+def _progress_bar(total: int, show: bool | TextIO) -> Any:
+    """A tqdm bar over ``total`` steps (fits and bootstrap resamples): on stderr if
+    ``show`` is true and stderr a terminal (not a log or a pipe), on ``show`` if it is a
+    stream; silent otherwise."""
+    from tqdm import tqdm
 
-    return tqdm(total=total, disable=not show, file=sys.stderr, unit="step", leave=False)
+    if show is True or show is False:
+        disable: bool | None = None if show else True
+        return tqdm(total=total, disable=disable, file=sys.stderr, unit="step", leave=False)
+    return tqdm(total=total, file=show, unit="step", leave=True, mininterval=0)
 
 
 def results_table(result: Mapping[str, Any]) -> pd.DataFrame:
@@ -331,21 +346,26 @@ def qini_figure(
     control: str = "control",
     outcome: str = "outcome",
     prefix: str = "qini",
+    source: str = "",
+    n_test: Mapping[str, int] | None = None,
 ) -> dict[str, Path]:
-    """Save one Qini PNG per arm (``arm -> {estimator -> qini_curve table}``) into ``out_dir``."""
+    """Save one Qini PNG per arm (``arm -> {estimator -> qini_curve table}``) into ``out_dir``;
+    titles name the data (``source``) and the rows scored (``n_test`` per arm)."""
     from matplotlib.figure import Figure
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
     for arm, by_model in curves.items():
-        fig = Figure(figsize=(6.0, 4.0), layout="constrained")
+        fig = Figure(figsize=(7.5, 4.0), layout="constrained")
         ax = fig.subplots()
+        rows = f": {n_test[arm]:,} rows" if n_test and arm in n_test else ""
+        where = f"{source}, " if source else ""
         plot_qini(
             by_model,
             ax,
             ylabel=f"Incremental {outcome} among the treated (Qini)",
-            title=f"{arm} vs {control} (test part)",
+            title=f"{arm} vs {control}\n({where}test part{rows})",
         )
         path = out / f"{prefix}_{_slug(arm)}.png"
         fig.savefig(path, dpi=120)
