@@ -160,7 +160,7 @@ class JobComposer:
     with a cache keyed by the config-group overrides.
 
     Hydra composes a job in two steps: the defaults list (decided by the overrides that
-    select config-group options, e.g. ``market=fmcg_tribal`` or ``+experiment=phase``),
+    select config-group options, e.g. ``market=fmcg_tribal`` or ``experiment=phase``),
     then the value overrides applied to the result in order
     (``ConfigLoaderImpl._apply_overrides_to_config``).  Jobs that differ only in values
     share the first step, so it is done once per group combination; overrides of

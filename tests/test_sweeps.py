@@ -197,7 +197,10 @@ def test_submitit_local_runs_two_jobs(clean_sweep: pd.DataFrame, tmp_path: Path)
     # same job (config + seed) -> same job id and the same metrics as the basic launcher
     ref = comparable(clean_sweep).drop(columns="job_dir").set_index("job_id")
     got = comparable(table).drop(columns="job_dir").set_index("job_id")
-    pd.testing.assert_frame_equal(got, ref.loc[got.index], check_exact=True)
+    # columns only other jobs of the clean sweep fill (e.g. the reason of a figure that
+    # is undefined in one of them) are empty for these two
+    ref = ref.loc[got.index].dropna(axis=1, how="all")
+    pd.testing.assert_frame_equal(got.dropna(axis=1, how="all"), ref, check_exact=True)
 
 
 @pytest.mark.slow
