@@ -77,13 +77,14 @@ def register_resolver() -> None:
 def job_status(job_dir: Path) -> tuple[str, list[Path]]:
     """``(status, error files)`` of a job folder: ``ok``, ``failed`` or ``no result``.
 
-    A failure anywhere in the job (``experiments.compare`` runs one store job per
-    strategy, in sub-folders) makes the job failed; superseded results do not count.
+    A failure in the job's folder or one level below (``experiments.compare`` runs one
+    store job per strategy, in sub-folders) makes the job failed; superseded results do
+    not count.  A few file checks: a progress line over thousands of jobs stays fast.
     """
     job_dir = Path(job_dir)
-    errors = sorted(
-        p for p in job_dir.rglob(ERROR_FILE) if SUPERSEDED_DIR not in p.relative_to(job_dir).parts
-    )
+    top = job_dir / ERROR_FILE
+    errors = [top] if top.is_file() else []
+    errors += sorted(p for p in job_dir.glob(f"*/{ERROR_FILE}") if p.parent.name != SUPERSEDED_DIR)
     if errors:
         return FAILED, errors
     if (job_dir / METRICS_FILE).is_file():
@@ -99,7 +100,7 @@ def finished_at(job_dir: Path) -> float | None:
             return path.stat().st_mtime
         except OSError:
             continue
-    found = [p for p in Path(job_dir).glob(f"*/{ERROR_FILE}")]
+    found = list(Path(job_dir).glob(f"*/{ERROR_FILE}"))
     return max((p.stat().st_mtime for p in found), default=None)
 
 
