@@ -5,7 +5,8 @@ Fits ``channels.email.lift``, ``channels.email.awareness_gain``, ``purchase.base
 no-e-mail / women's / men's split on ``conf/market/hillstrom_like.yaml`` reproduces
 Hillstrom's visit and conversion rates (method: :mod:`sim.calibration`), verifies
 the fit at a seed not used in the search, prints the table and the fitted values, and
-writes ``<out>/calibration.json`` and ``<out>/calibration.csv`` atomically.
+writes ``<out>/calibration.json`` and ``<out>/calibration.csv`` atomically (default
+``outputs/calibrate/<time>/``; the committed ``results/`` only with ``--out results``).
 
 ``--no-fit`` skips the search and checks the values stored in the preset (and
 ``FITTED_ENGAGEMENT``) at the verification seed; it takes a few seconds.
@@ -19,6 +20,7 @@ import argparse
 import io
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -86,8 +88,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument(
         "--out",
         type=Path,
-        default=Path("results"),
-        help="folder for calibration.json and calibration.csv (default %(default)s)",
+        default=None,
+        help="folder for calibration.json and calibration.csv (default "
+        "outputs/calibrate/<time>; --out results rewrites the committed calibration)",
     )
     ap.add_argument("--verbose", action="store_true", help="print every evaluation")
     args = ap.parse_args(argv)
@@ -104,6 +107,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             f"--seeds gives {len(args.seeds)}"
         )
     args.stages = stages
+    if args.out is None:
+        args.out = Path("outputs") / "calibrate" / datetime.now().strftime("%Y-%m-%d_%H-%M-%S_%f")
     return args
 
 

@@ -5,9 +5,16 @@ Each job of a sweep leaves ``<job dir>/result.parquet`` (see :mod:`experiments.s
 Hydra callbacks (which never run when a job of a 1.3.8 multirun raises) and can be re-run
 at any time, giving the same table for the same job folders.
 
+Rows are keyed by the job id (hash of the job's config and seed): two folders holding
+the same job (the same config reached by two spellings of its overrides, or a sweep
+re-run after its job folders were renamed) are flagged and counted once, or refused
+with ``--strict``.  Results a job folder keeps of another config
+(``superseded/<job id>/``, see :func:`experiments.store.run_job`) are not collected.
+
 CLI::
 
     python -m experiments.collect multirun/2024-05-01/12-00-00.123 [--sql "SELECT ..."]
+    python -m experiments.collect <sweep dir> --out table.csv     # also write a copy
 
 Column names contain dots, so quote them in SQL: ``SELECT avg("incremental_profit.measured")
 FROM results WHERE status = 'ok'``.
@@ -26,7 +33,14 @@ from typing import Any, Final
 import duckdb
 import pandas as pd
 
-from experiments.store import RESULT_FILE, STATUS_FAILED, STATUS_OK, atomic_write_parquet
+from experiments import jobs as J
+from experiments.store import (
+    RESULT_FILE,
+    STATUS_FAILED,
+    STATUS_OK,
+    atomic_write_bytes,
+    atomic_write_parquet,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,25 +70,41 @@ def _natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
 def result_files(sweep_dir: Path) -> list[Path]:
     """Every ``result.parquet`` below ``sweep_dir`` (recursive), in natural path order.
 
-    Temp files of interrupted writes (``.result.*.parquet.tmp``) never match the name.
+    Temp files of interrupted writes (``.result.*.parquet.tmp``) never match the name;
+    results kept under ``superseded/`` are left out.
     """
     sweep_dir = Path(sweep_dir)
-    files = [p for p in sweep_dir.rglob(RESULT_FILE) if p.is_file()]
+    files = [
+        p
+        for p in sweep_dir.rglob(RESULT_FILE)
+        if p.is_file() and J.SUPERSEDED_DIR not in p.relative_to(sweep_dir).parts
+    ]
     return sorted(files, key=lambda p: _natural_key(p.relative_to(sweep_dir).as_posix()))
 
 
 def missing_jobs(sweep_dir: Path) -> list[str]:
-    """Hydra job folders (with ``.hydra/config.yaml``) that hold no result file.
-
-    These are jobs that were killed, or are still running: they have no row in the table.
+    """Hydra job folders (with ``.hydra/config.yaml``) that hold no result
+    (:func:`experiments.jobs.job_status`): jobs that were killed, or are still running.
     """
     sweep_dir = Path(sweep_dir)
     out = []
     for cfg in sweep_dir.rglob(".hydra/config.yaml"):
         job = cfg.parent.parent
-        if job != sweep_dir and not (job / RESULT_FILE).is_file():
+        if job == sweep_dir or J.SUPERSEDED_DIR in job.relative_to(sweep_dir).parts:
+            continue
+        if (job / RESULT_FILE).is_file():
+            continue
+        if J.job_status(job)[0] == J.MISSING:
             out.append(job.relative_to(sweep_dir).as_posix())
     return sorted(out, key=_natural_key)
+
+
+def duplicate_jobs(table: pd.DataFrame) -> dict[str, list[str]]:
+    """Job ids found in more than one job folder: ``{job id: [job dirs]}``."""
+    if "job_id" not in table.columns:
+        return {}
+    dirs = table.groupby("job_id", sort=True)["job_dir"].agg(list)
+    return {str(jid): list(d) for jid, d in dirs.items() if len(d) > 1}
 
 
 def _order_columns(columns: Sequence[str]) -> list[str]:
@@ -109,16 +139,21 @@ def _is_na(value: Any) -> bool:
         return False
 
 
-def collect(sweep_dir: Path, *, write: bool = True) -> pd.DataFrame:
+def collect(sweep_dir: Path, *, write: bool = True, duplicates: str = "flag") -> pd.DataFrame:
     """Gather every job's ``result.parquet`` below ``sweep_dir`` into one table.
 
     Adds ``job_dir`` (POSIX path of the job folder relative to ``sweep_dir``), keeps one row
     per ``job_dir`` (the newest ``finished_at``) so re-runs are never counted twice, sorts
     rows by ``job_dir`` (natural order) and columns deterministically, and, if ``write``,
     writes ``sweep_dir/results.parquet`` atomically.  Unreadable result files are skipped
-    with a warning.  Raises :class:`CollectError` if ``sweep_dir`` is not a folder or holds
-    no result file.
+    with a warning.  A job id in more than one folder (:func:`duplicate_jobs`) is, by
+    ``duplicates``: ``flag`` (default) logged as a warning and kept once (its newest
+    row); ``refuse``: a :class:`CollectError` naming the folders; ``keep``: every row
+    kept.  The table's ``attrs["duplicates"]`` lists them.  Raises :class:`CollectError`
+    if ``sweep_dir`` is not a folder or holds no result file.
     """
+    if duplicates not in ("flag", "refuse", "keep"):
+        raise ValueError(f"duplicates must be flag, refuse or keep, got {duplicates!r}")
     sweep_dir = Path(sweep_dir)
     if not sweep_dir.is_dir():
         raise CollectError(f"sweep directory not found: {sweep_dir}")
@@ -149,12 +184,38 @@ def collect(sweep_dir: Path, *, write: bool = True) -> pd.DataFrame:
     table["_order"] = table["job_dir"].map(rank)
     table = table.sort_values(["_order", "finished_at"], na_position="first", kind="stable")
     table = table.drop_duplicates(subset="job_dir", keep="last")
+    dup = duplicate_jobs(table)
+    if dup and duplicates == "refuse":
+        raise CollectError(_duplicate_text(dup) + " (collect without --strict keeps one of each)")
+    if dup and duplicates == "flag":
+        log.warning("%s; kept the newest row of each", _duplicate_text(dup))
+        newest = table.sort_values("finished_at", na_position="first", kind="stable")
+        keep = newest.drop_duplicates(subset="job_id", keep="last").index
+        table = table.loc[table.index.isin(keep)]
     table = table.drop(columns="_order").reset_index(drop=True)
     table = _normalise_mixed(table[_order_columns(list(table.columns))])
+    table.attrs["duplicates"] = dup
 
     if write:
         atomic_write_parquet(sweep_dir / RESULTS_FILE, table)
     return table
+
+
+def _duplicate_text(dup: dict[str, list[str]]) -> str:
+    shown = "; ".join(f"{jid} in {', '.join(dirs)}" for jid, dirs in list(dup.items())[:5])
+    more = f" and {len(dup) - 5} more" if len(dup) > 5 else ""
+    return (
+        f"{len(dup)} job id(s) (same config and seed) found in more than one folder: {shown}{more}"
+    )
+
+
+def write_table(table: pd.DataFrame, path: Path) -> None:
+    """Write the table to ``path`` atomically: CSV if it ends in ``.csv``, else Parquet."""
+    path = Path(path)
+    if path.suffix == ".csv":
+        atomic_write_bytes(path, table.to_csv(index=False, float_format="%.10g").encode())
+    else:
+        atomic_write_parquet(path, table)
 
 
 def _load(source: Path | pd.DataFrame) -> pd.DataFrame:
@@ -246,11 +307,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--no-write", action="store_true", help="do not write <sweep_dir>/results.parquet"
     )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="also write the table here (.csv or .parquet)",
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse a job id found in more than one folder (default: flag it, keep one)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
     try:
-        table = collect(args.sweep_dir, write=not args.no_write)
+        table = collect(
+            args.sweep_dir,
+            write=not args.no_write,
+            duplicates="refuse" if args.strict else "flag",
+        )
     except CollectError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -264,8 +339,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if missing:
         shown = ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else "")
         print(f"{len(missing)} job folders without a result (killed or running): {shown}")
+    dup = table.attrs.get("duplicates") or {}
+    if dup:
+        print(f"warning: {_duplicate_text(dup)}; kept the newest row of each")
     if not args.no_write:
         print(f"wrote {args.sweep_dir / RESULTS_FILE}")
+    if args.out is not None:
+        write_table(table, args.out)
+        print(f"wrote {args.out}")
 
     if args.sql:
         try:

@@ -2,18 +2,23 @@
 
 ``<table>`` is a ``results.parquet`` written by :mod:`experiments.collect` (or a sweep
 folder, collected on the fly, or a CSV of the same columns).  Whichever studies the
-table holds are drawn, in one style, into ``--out`` (default ``results/figures``):
+table holds are drawn, in one style, into ``--out``.  By default that is the sweep's own
+folder (``<sweep dir>/figures/``) for a sweep folder or its ``results.parquet``, and a
+fresh ``outputs/figures/<table>_<time>/`` for any other table: an ad-hoc run never
+writes into the committed ``results/``, which changes only when asked for explicitly
+(``--out results/figures``, or :mod:`experiments.publish`).
 
 ``granularity.png``
-    incremental profit and ROMI against the number of segments k (log axis), one
-    column per market preset, the mean over seeds with the range over seeds shaded.
+    incremental profit and ROI (incremental profit / campaign cost, a ratio, on a
+    symmetric-log axis) against the number of segments k (log axis), one column per
+    market preset, the mean over seeds with the range over seeds shaded.
 ``phase.png``
     the strategy with the highest mean incremental profit on the grid of taste
     tribalism (``market.tribes.variance_share``) x tolerance of personalisation
     (``market.creepiness.threshold_median``), one panel per data-cost level; "no
     campaign" where no strategy makes money.
 ``roi_curves.png``
-    incremental profit and ROMI against the variable marketing budget (log axis), one
+    incremental profit and ROI against the variable marketing budget (log axis), one
     line per strategy with the range over seeds shaded.
 ``estimators.png``
     uplift estimators on simulated pilots against the pilot size (log axis): true Qini,
@@ -34,6 +39,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Final
 
@@ -117,6 +123,31 @@ def slim_table(df: pd.DataFrame) -> pd.DataFrame:
 
 
 STUDIES: Final = tuple(STUDY_PLANS)
+#: The committed results of the repository: never a default output folder.
+RESULTS_DIR: Final = Path(__file__).resolve().parent.parent / "results"
+#: Where figures of a table outside a sweep folder go by default (relative to the
+#: working directory, like Hydra's ``outputs/``).
+OUTPUTS_DIR: Final = Path("outputs") / "figures"
+
+
+def _under(path: Path, folder: Path) -> bool:
+    return path.resolve().is_relative_to(folder.resolve())
+
+
+def default_out(table: Path, now: datetime | None = None) -> Path:
+    """The output folder of ``figures <table>`` without ``--out``: ``<sweep>/figures`` for
+    a sweep folder or its ``results.parquet``; otherwise, and whenever that would lie in
+    the committed ``results/``, ``outputs/figures/<table name>_<time>``."""
+    table = Path(table)
+    own = None
+    if table.is_dir():
+        own = table / "figures"
+    elif table.name == "results.parquet":
+        own = table.parent / "figures"
+    if own is not None and not _under(own, RESULTS_DIR):
+        return own
+    stamp = (now or datetime.now()).strftime("%Y-%m-%d_%H-%M-%S_%f")
+    return OUTPUTS_DIR / f"{table.stem or 'table'}_{stamp}"
 
 
 def draw(
@@ -149,7 +180,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=Path,
         help="results.parquet from experiments.collect (or a sweep folder, or CSV)",
     )
-    parser.add_argument("--out", type=Path, default=Path("results/figures"))
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder (default: <sweep dir>/figures, or outputs/figures/<table>_<time>; "
+        "the committed results/ only when named here)",
+    )
     parser.add_argument(
         "--study",
         choices=STUDIES,
@@ -174,7 +211,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         print(f"error: cannot read {args.table}: {exc}", file=sys.stderr)
         return 2
-    made = draw(df, args.out, args.study or STUDIES, args.metric)
+    out = args.out if args.out is not None else default_out(args.table)
+    made = draw(df, out, args.study or STUDIES, args.metric)
     if not made:
         print(
             f"error: {args.table} holds none of the studies {', '.join(STUDIES)}", file=sys.stderr

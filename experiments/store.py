@@ -138,11 +138,12 @@ def atomic_write_json(path: Path, obj: Any) -> None:
 
     The JSON is streamed into the temp file, so a value that cannot be serialised half way
     through fails without touching ``path``.  numpy scalars/arrays, enums, paths, sets and
-    datetimes are converted (see :func:`to_jsonable`).
+    datetimes are converted (see :func:`to_jsonable`).  Strict JSON: a NaN or infinite
+    number raises ``ValueError`` (pass the object through :func:`finite` first).
     """
 
     def write(fh: IO[bytes]) -> None:
-        encoder = json.JSONEncoder(indent=2, default=_json_default)
+        encoder = json.JSONEncoder(indent=2, default=_json_default, allow_nan=False)
         for chunk in encoder.iterencode(obj):
             fh.write(chunk.encode("utf-8"))
         fh.write(b"\n")
@@ -187,6 +188,41 @@ def _json_default(value: Any) -> Any:
 def to_jsonable(obj: Any) -> Any:
     """Return ``obj`` as plain JSON types (round trip through :mod:`json`)."""
     return json.loads(json.dumps(obj, default=_json_default))
+
+
+#: Key of the metrics that maps each undefined figure (dotted key) to why it is undefined.
+UNDEFINED_KEY: Final = "undefined"
+#: The reason given for a non-finite number whose producer gave none.
+DEFAULT_REASON: Final = "not a finite number (NaN or infinite): undefined in this run"
+
+
+def finite(metrics: Mapping[str, Any]) -> dict[str, Any]:
+    """``metrics`` as strict JSON: every NaN or infinite number becomes ``None`` and its
+    dotted key is listed, with the reason, under :data:`UNDEFINED_KEY`.
+
+    A producer states its own reasons in ``metrics["undefined"]`` (dotted key -> reason);
+    a non-finite number without one gets :data:`DEFAULT_REASON`.  A list element is keyed
+    by its position (``qini_ci.0``).
+    """
+    reasons: dict[str, str] = dict(metrics.get(UNDEFINED_KEY) or {})
+
+    def walk(value: Any, key: str) -> Any:
+        if isinstance(value, Mapping):
+            return {k: walk(v, f"{key}.{k}" if key else str(k)) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [walk(v, f"{key}.{i}") for i, v in enumerate(value)]
+        if isinstance(value, float) and not np.isfinite(value):
+            parent = key.rpartition(".")[0]
+            if key not in reasons and parent not in reasons:
+                reasons[key] = DEFAULT_REASON
+            return None
+        return value
+
+    plain = to_jsonable(metrics)
+    body = walk({k: v for k, v in plain.items() if k != UNDEFINED_KEY}, "")
+    if reasons:
+        body[UNDEFINED_KEY] = reasons
+    return body
 
 
 def _plain_config(config: Any) -> dict[str, Any]:
@@ -377,6 +413,17 @@ def _error_text(exc: BaseException) -> tuple[str, str]:
 # --------------------------------------------------------------------------- jobs
 
 
+class ResultConflict(RuntimeError):
+    """A folder already holds the finished result of another config (or seed)."""
+
+
+#: What :func:`run_job` does when the folder holds another config's finished result:
+#: refuse (a single run: the user chose the folder) or keep it, moved to
+#: ``superseded/<job id>/`` (a sweep job: the same overrides now mean another config,
+#: e.g. after a change of a preset).
+ON_CONFLICT: Final = ("refuse", "keep")
+
+
 def read_result(output_dir: Path) -> pd.DataFrame | None:
     """The job's ``result.parquet`` as a DataFrame, or ``None`` if absent or unreadable."""
     path = Path(output_dir) / RESULT_FILE
@@ -400,6 +447,39 @@ def is_done(output_dir: Path, job_id: str | None = None) -> bool:
     return (output_dir / METRICS_FILE).is_file()
 
 
+def check_folder(output_dir: Path, job_id: str) -> str | None:
+    """The job id of another config's finished result in ``output_dir``, if it holds one."""
+    df = read_result(output_dir)
+    if df is None or len(df) != 1 or df["status"].iloc[0] != STATUS_OK:
+        return None
+    other = str(df["job_id"].iloc[0])
+    return None if other == job_id else other
+
+
+def conflict_message(output_dir: Path, other: str) -> str:
+    """Why a single run refuses a folder, and how to proceed."""
+    return (
+        f"{output_dir} already holds the finished result of another config (job {other}); "
+        "nothing was run and nothing was deleted. Choose a new folder "
+        "(hydra.run.dir=<folder>, or leave it out for a fresh one), or, to replace that "
+        f"result, remove {Path(output_dir) / RESULT_FILE} first."
+    )
+
+
+def _supersede(output_dir: Path, other: str) -> Path:
+    """Move another config's result (everything but Hydra's run record and logs) into
+    ``superseded/<job id>/``, so that the new job does not overwrite it."""
+    from experiments.jobs import SUPERSEDED_DIR
+
+    target = output_dir / SUPERSEDED_DIR / other
+    target.mkdir(parents=True, exist_ok=True)
+    for item in output_dir.iterdir():
+        if item.name in (SUPERSEDED_DIR, ".hydra") or item.suffix == ".log":
+            continue
+        os.replace(item, target / item.name)
+    return target
+
+
 def _load_metrics(output_dir: Path) -> dict[str, Any] | None:
     try:
         with open(Path(output_dir) / METRICS_FILE, encoding="utf-8") as fh:
@@ -416,6 +496,7 @@ def run_job(
     task: Callable[[], Mapping[str, Any]],
     *,
     job_id: str | None = None,
+    on_conflict: str = "refuse",
 ) -> dict[str, Any]:
     """Run one job with resume and failure capture; never raises for a failing task.
 
@@ -428,18 +509,34 @@ def run_job(
       row to ``result.parquet`` and the full traceback to ``error.txt``, and return the
       failure row (``row["status"] == "failed"``; metrics never have a ``status`` key).
       ``KeyboardInterrupt`` and ``SystemExit`` propagate.
+    - If the folder holds the finished result of another job id, ``on_conflict`` decides
+      (:data:`ON_CONFLICT`): ``refuse`` raises :class:`ResultConflict` before anything is
+      touched; ``keep`` moves that result to ``superseded/<job id>/`` first.  A failure
+      row of another job is replaced (a failure is not a result).
 
-    ``job_id`` defaults to :func:`job_id_for` ``(config, seed)``.
+    The metrics are written as strict JSON (:func:`finite`): a NaN becomes ``null`` with
+    its reason under ``undefined``.  ``job_id`` defaults to :func:`job_id_for`
+    ``(config, seed)``.
     """
     output_dir = Path(output_dir)
     plain_config = _plain_config(config)
     jid = job_id if job_id is not None else job_id_for(plain_config, seed)
+
+    if on_conflict not in ON_CONFLICT:
+        raise ValueError(f"on_conflict must be one of {ON_CONFLICT}, got {on_conflict!r}")
 
     if is_done(output_dir, jid):
         metrics = _load_metrics(output_dir)
         if metrics is not None:
             log.info("skipping %s: already done (job %s)", output_dir, jid)
             return metrics
+
+    other = check_folder(output_dir, jid)
+    if other is not None:
+        if on_conflict == "refuse":
+            raise ResultConflict(conflict_message(output_dir, other))
+        moved = _supersede(output_dir, other)
+        log.warning("%s held job %s of another config: kept in %s", output_dir, other, moved)
 
     output_dir.mkdir(parents=True, exist_ok=True)
     _remove_stale_temps(output_dir, (RESULT_FILE, METRICS_FILE, ERROR_FILE))
@@ -453,7 +550,7 @@ def run_job(
         raw = task()
         if not isinstance(raw, Mapping):
             raise TypeError(f"task must return a mapping of metrics, got {type(raw).__name__}")
-        metrics = to_jsonable(raw)
+        metrics = finite(raw)
         wall = time.perf_counter() - start
         row = make_row(metrics, plain_config, seed, STATUS_OK, wall, None, jid)
         atomic_write_json(output_dir / METRICS_FILE, metrics)
@@ -473,17 +570,24 @@ def run_job(
 
 
 __all__ = [
+    "DEFAULT_REASON",
     "ERROR_FILE",
     "METRICS_FILE",
+    "ON_CONFLICT",
     "PROVENANCE_PACKAGES",
     "RESERVED_COLUMNS",
     "RESULT_FILE",
     "STATUS_FAILED",
     "STATUS_OK",
+    "UNDEFINED_KEY",
+    "ResultConflict",
     "atomic_write_bytes",
     "atomic_write_json",
     "atomic_write_parquet",
+    "check_folder",
     "config_json",
+    "conflict_message",
+    "finite",
     "flatten",
     "is_done",
     "job_id_for",

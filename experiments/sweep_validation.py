@@ -51,6 +51,7 @@ HYDRA_INTERNALS: Final[dict[str, tuple[str, ...] | None]] = {
     f"{_OVERRIDE}.key_or_group": None,
     f"{_OVERRIDE}.value_type": None,
     f"{_OVERRIDE}.input_line": None,
+    "hydra._internal.utils.get_args_parser": (),
 }
 
 
@@ -159,7 +160,7 @@ class JobComposer:
     with a cache keyed by the config-group overrides.
 
     Hydra composes a job in two steps: the defaults list (decided by the overrides that
-    select config-group options, e.g. ``market=fmcg_tribal`` or ``+experiment=phase``),
+    select config-group options, e.g. ``market=fmcg_tribal`` or ``experiment=phase``),
     then the value overrides applied to the result in order
     (``ConfigLoaderImpl._apply_overrides_to_config``).  Jobs that differ only in values
     share the first step, so it is done once per group combination; overrides of
@@ -227,15 +228,27 @@ def validate_run(data: dict[str, Any]) -> None:
 
 
 def validate_compare(data: dict[str, Any]) -> None:
-    """``experiments.compare``: the base run; the strategy list is checked by compare."""
+    """``experiments.compare``: the base run, and every listed strategy names an option
+    of ``conf/strategy/`` (each is composed and validated when the job starts)."""
+    from pathlib import Path
+
+    from sim.schema import ConfigError
+
     data = dict(data)
-    data.pop("strategies", None)
+    names = [str(n) for n in data.pop("strategies", None) or []]
+    options = Path(__file__).resolve().parent.parent / "conf" / "strategy"
+    valid = sorted(p.stem for p in options.glob("*.yaml"))
+    unknown = [n for n in names if n not in valid]
+    if unknown:
+        raise ConfigError(
+            f"strategies: unknown option(s) {unknown}; valid choices: {', '.join(valid)}."
+        )
     validate_run(data)
 
 
 def validate_uplift(data: dict[str, Any]) -> None:
     """``experiments.uplift``: dataset, estimators, and for ``dataset=sim`` the market run."""
-    from experiments.uplift import validate_uplift as check
+    from experiments.uplift_job import validate_uplift as check
 
     check(data)
 
@@ -321,6 +334,80 @@ def check_sweep(config: DictConfig, config_name: str | None) -> tuple[list[list[
     return jobs, validate_sweep(config, jobs, loader, validator)
 
 
+# --------------------------------------------------------------------------- one run
+
+
+#: Command-line flags after which Hydra runs no job of the app's own config (help,
+#: printing the config, completion, another config), so there is nothing to pre-check.
+_NO_RUN_FLAGS: Final = (
+    "help",
+    "hydra_help",
+    "cfg",
+    "info",
+    "shell_completion",
+    "config_path",
+    "config_name",
+    "config_dir",
+    "experimental_rerun",
+)
+
+
+def parse_command_line(argv: Sequence[str]) -> Any:
+    """Hydra's own parse of an app's command line (``argparse.Namespace``)."""
+    return hydra_internal("hydra._internal.utils.get_args_parser")().parse_args(list(argv))
+
+
+def check_command_line(conf_dir: str, config_name: str, argv: Sequence[str]) -> list[str]:
+    """Compose and validate the job of a single run's command line, as a sweep's jobs are
+    checked, before Hydra starts; one message per problem (none for a valid run).
+
+    Sweeps (``-m``) are left to :func:`check_sweep` and commands that run no job (help,
+    ``--cfg``, completion, another config) to Hydra.  A key that does not exist gets the
+    same "Did you mean ...?" as in a sweep; a value out of range names its key.
+    """
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from sim.schema import ConfigError
+
+    args = parse_command_line(argv)
+    if args.multirun or any(getattr(args, flag, None) for flag in _NO_RUN_FLAGS):
+        return []
+    try:
+        parsed = hydra_internal(f"{_PARSER}.create")().parse_overrides(list(args.overrides))
+    except Exception as exc:
+        return [f"cannot parse the overrides: {_short(exc)}"]
+    if any(ov.get_key_element().lstrip("+~") == "hydra.mode" for ov in parsed):
+        return []  # a sweep chosen in the config: checked by the sweep callback
+    task = [str(ov.input_line) for ov in parsed if not ov.is_hydra_override()]
+    groups = [
+        str(ov.input_line)
+        for ov in parsed
+        if not ov.is_hydra_override()
+        and "." not in ov.get_key_element()
+        and isinstance(ov.value(), str)
+    ]
+    if GlobalHydra.instance().is_initialized():
+        GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=conf_dir, version_base="1.3"):
+        try:
+            job_cfg = compose(config_name, overrides=task)
+        except Exception as exc:  # Hydra's composition errors name the key
+            try:
+                base = compose(config_name, overrides=groups)
+            except Exception:
+                base = compose(config_name)
+            return [f"cannot compose: {_short(exc)}{_did_you_mean(base, str(exc))}"]
+    validator = VALIDATORS.get(config_name)
+    if validator is None:
+        return []
+    try:
+        validator(_task_config(job_cfg))
+    except ConfigError as exc:
+        return [f"invalid value: {exc}"]
+    return []
+
+
 # --------------------------------------------------------------------------- the sweeper
 
 _VALIDATED: set[tuple[str, ...]] = set()
@@ -355,10 +442,12 @@ __all__ = [
     "HydraInternalsChanged",
     "JobComposer",
     "SweepConfigError",
+    "check_command_line",
     "check_sweep",
     "expand_sweep",
     "hydra_internal",
     "is_basic_sweeper",
+    "parse_command_line",
     "sweep_arguments",
     "trust_validated",
     "validate_sweep",

@@ -9,14 +9,20 @@ Writes ``metrics.json`` and a one-row ``result.parquet`` (through the results st
 sweep over estimators, pilot sizes and seeds resumes and collects like any other) and the
 Qini (and profit) figures into the run folder.  ``primary.<arm>.*`` holds the selected
 estimator's truth metrics under the same keys whatever the estimator.
+
+A bad config or data file (a missing path, unset columns, arms too small to fit) exits
+with status 2 before any work, naming the key and the override that fixes it; a job
+that fails exits 1 after one line saying what failed and where its traceback is.
+Undefined figures are ``null`` in ``metrics.json`` with their reason under
+``undefined``; the printed report lists them and the warnings (small samples,
+constant predictions, id-like features).
 """
 
 from __future__ import annotations
 
-import json
+import re
 import sys
 import time
-from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,107 +32,32 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from experiments._common import output_dir, plain
-from experiments.store import run_job
-from sim.datasets import DataError, ExperimentData
-from sim.experiment import RunConfig, build_run_config
+from experiments._common import (
+    echo,
+    failure_line,
+    finish,
+    is_multirun,
+    on_conflict,
+    output_dir,
+    plain,
+    refuse,
+)
+from experiments.store import ResultConflict, run_job
+from experiments.uplift_job import (  # noqa: F401  (the job's API, re-exported)
+    UpliftJob,
+    estimator_configs,
+    load_data,
+    parse_job,
+    validate_uplift,
+)
+from sim.datasets import ExperimentData
 from sim.population import synthesize
-from sim.schema import ConfigError, build
+from sim.schema import ConfigError
 from sim.streams import Streams
-from sim.uplift.config import DatasetConfig, EstimatorConfig
 from sim.uplift.evaluation import plot_profit
-from sim.uplift.pilot import PilotConfig
 from sim.uplift.real import evaluate_experiment, load_dataset, results_table
-
-CONF = Path(__file__).resolve().parent.parent / "conf"
-
-
-def estimator_configs(data: dict[str, Any]) -> list[EstimatorConfig]:
-    """The selected estimator plus ``compare`` options, validated before any work."""
-    out = [EstimatorConfig.from_dict(data["estimator"])]
-    for name in data.get("compare") or []:
-        path = CONF / "estimator" / f"{name}.yaml"
-        if not path.exists():
-            valid = sorted(p.stem for p in (CONF / "estimator").glob("*.yaml"))
-            raise ConfigError(
-                f"compare: unknown estimator {name!r}; valid choices: {', '.join(valid)}."
-            )
-        loaded = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
-        assert isinstance(loaded, dict)
-        out.append(EstimatorConfig.from_dict({str(k): v for k, v in loaded.items()}))
-    return out
-
-
-@dataclass(frozen=True)
-class UpliftJob:
-    """A validated uplift-lab job: what :func:`run_uplift` needs, nothing left to check."""
-
-    seed: int
-    n_boot: int
-    closed_loop: bool
-    estimators: list[EstimatorConfig]
-    dataset: DatasetConfig | None = None  # real data (hillstrom, csv)
-    run: RunConfig | None = None  # simulated pilot: market, economics, strategy
-    pilot: PilotConfig | None = None
-    test_size: float = 0.3
-
-
-def parse_job(data: dict[str, Any]) -> UpliftJob:
-    """Validate a composed ``uplift`` config (plain dict); raise ``ConfigError`` naming the key."""
-    data_cfg = dict(data["dataset"])
-    estimators = estimator_configs(data)
-    n_boot = int(data["n_boot"])
-    if n_boot < 0:
-        raise ConfigError(f"n_boot={n_boot} is invalid: must be >= 0")
-    base = UpliftJob(
-        seed=int(data["seed"]),
-        n_boot=n_boot,
-        closed_loop=bool(data["closed_loop"]),
-        estimators=estimators,
-    )
-    if data_cfg.get("name") != "sim":
-        return replace(base, dataset=DatasetConfig.from_dict(data_cfg))
-    test_size = float(data_cfg.pop("test_size", 0.3))
-    data_cfg.pop("name")
-    if data_cfg:
-        raise ConfigError(f"dataset (sim): unknown keys {sorted(data_cfg)}; valid: name, test_size")
-    if not 0.0 < test_size < 1.0:
-        raise ConfigError(f"dataset.test_size={test_size!r} is invalid: must be in (0, 1)")
-    run_cfg = build_run_config({k: data[k] for k in ("seed", "market", "strategy", "economics")})
-    pilot = build(PilotConfig, data["pilot"], "pilot")
-    return replace(base, run=run_cfg, pilot=pilot, test_size=test_size)
-
-
-def load_data(job: UpliftJob) -> ExperimentData | None:
-    """The job's real data set, loaded and validated (``None`` for a simulated pilot).
-
-    Raises ``ConfigError`` naming the file and the column or row at fault, so that a
-    malformed file stops the job (and, at sweep validation, the sweep) before any work.
-    """
-    if job.dataset is None:
-        return None
-    try:
-        return load_dataset(job.dataset)
-    except DataError as exc:
-        raise ConfigError(f"dataset: {exc}") from None
-
-
-#: Data sets already loaded and validated in this process (sweep validation checks each
-#: distinct dataset config once, not once per job).
-_VALID_DATASETS: set[str] = set()
-
-
-def validate_uplift(data: dict[str, Any]) -> None:
-    """Sweep-time check of one job's config and data file (see :mod:`experiments.callbacks`)."""
-    job = parse_job(data)
-    if job.dataset is None:
-        return
-    key = json.dumps(asdict(job.dataset), sort_keys=True)
-    if key not in _VALID_DATASETS:
-        load_data(job)
-        _VALID_DATASETS.add(key)
 
 
 def primary_summary(result: dict[str, Any], estimator: str) -> dict[str, Any]:
@@ -159,9 +90,22 @@ def primary_summary(result: dict[str, Any], estimator: str) -> dict[str, Any]:
     return out
 
 
-def run_uplift(job: UpliftJob, out: Path, data: ExperimentData | None = None) -> dict[str, Any]:
+def _as_override(text: str) -> str:
+    """A data-set warning's fix spelled as the override to type."""
+    return re.sub(r"\(drop_cols: \[(.*?)\]\)", r"(dataset.drop_cols=[\1])", text)
+
+
+def _stage(text: str, show: bool) -> None:
+    if show:
+        print(f"[uplift] {text}", file=sys.stderr, flush=True)
+
+
+def run_uplift(
+    job: UpliftJob, out: Path, data: ExperimentData | None = None, progress: bool = False
+) -> dict[str, Any]:
     """Run a validated job (``data``: its loaded real data set, if any, else loaded here);
-    figures go to ``out``; returns the metrics (JSON types)."""
+    figures go to ``out``; returns the metrics (JSON types).  ``progress``: a progress
+    bar over the fits and bootstrap resamples (real data) or a line per stage (pilot)."""
     if job.dataset is not None:
         data = data if data is not None else load_dataset(job.dataset)
         result = evaluate_experiment(
@@ -171,8 +115,13 @@ def run_uplift(job: UpliftJob, out: Path, data: ExperimentData | None = None) ->
             job.dataset.test_size,
             n_boot=job.n_boot,
             figure_dir=out,
+            progress=progress,
+            source="Hillstrom"
+            if job.dataset.name == "hillstrom"
+            else Path(str(job.dataset.path)).name,
         )
         result["dataset"] = job.dataset.name
+        result["warnings"] = [_as_override(w) for w in result.get("warnings", [])]
         return result
 
     from sim.lab import closed_loop, evaluate_pilot
@@ -181,9 +130,15 @@ def run_uplift(job: UpliftJob, out: Path, data: ExperimentData | None = None) ->
     assert job.run is not None and job.pilot is not None
     run_cfg = job.run
     tic = time.perf_counter()
+    _stage(f"pilot: {run_cfg.market.n_consumers:,} consumers in {run_cfg.market.name}", progress)
     pop = synthesize(run_cfg.market, Streams(run_cfg.seed))
     pilot = run_pilot(run_cfg.market, run_cfg.seed, job.pilot, population=pop)
     pilot_s = time.perf_counter() - tic
+    _stage(
+        f"pilot done in {pilot_s:.1f} s; fitting and scoring {len(job.estimators)} "
+        f"estimator(s), {job.n_boot} bootstrap resamples",
+        progress,
+    )
     result = evaluate_pilot(
         pilot,
         job.estimators,
@@ -201,7 +156,7 @@ def run_uplift(job: UpliftJob, out: Path, data: ExperimentData | None = None) ->
     fig, axes = plt.subplots(
         1,
         len(pilot.arms),
-        figsize=(6 * len(pilot.arms), 4.2),
+        figsize=(7.5 * len(pilot.arms), 4.4),
         constrained_layout=True,
         squeeze=False,
     )
@@ -209,34 +164,59 @@ def run_uplift(job: UpliftJob, out: Path, data: ExperimentData | None = None) ->
         plot_profit(
             pd.DataFrame(curves[f"{job.estimators[0].name}|{arm}"]),
             ax,
-            title=f"{arm}: {job.estimators[0].name} vs oracle and random",
+            title=f"{arm}: {job.estimators[0].name} vs oracle and random\n"
+            f"({run_cfg.market.name} market, pilot of {pilot.table.shape[0]:,} consumers, "
+            f"seed {run_cfg.seed})",
         )
     fig.savefig(out / "profit_curves.png", dpi=120)
     plt.close(fig)
     result["figures"] = {**result.get("figures", {}), "profit": str(out / "profit_curves.png")}
     if job.closed_loop:
+        _stage("closed loop: a fresh one-to-one campaign with the fitted scorer", progress)
         result["closed_loop"] = closed_loop(
             run_cfg, pilot, job.estimators[0], pop, campaign_seed=run_cfg.seed + 1000
         )
     return result
 
 
-def report(result: dict[str, Any]) -> None:
-    """Print the run's table, the ATEs and the closed loop."""
+def report(result: dict[str, Any]) -> str:
+    """The run's table, the ATEs, the closed loop, the warnings and the undefined figures
+    (each with its reason), as text."""
     table = results_table(result)
+    lines = []
     with pd.option_context("display.width", 160, "display.max_columns", 20):
-        print(table.to_string(index=False))
+        lines.append(table.to_string(index=False, na_rep="-"))
     for arm, a in result["arms"].items():
         lo, hi = a["ate_ci"]
-        print(f"ATE {arm}: {a['ate']:+.4f} [{lo:+.4f}, {hi:+.4f}]")
+        lines.append(f"ATE {arm}: {a['ate']:+.4f} [{lo:+.4f}, {hi:+.4f}]")
+    for name, est in result["estimators"].items():
+        for arm, m in est["arms"].items():
+            ci = m.get("qini_raw_ci")
+            shown = f" [{ci[0]:.4g}, {ci[1]:.4g}]" if ci else ""
+            if m.get("qini_raw") is not None:
+                lines.append(
+                    f"unnormalised Qini {name}, {arm}: {m['qini_raw']:.4g}{shown} "
+                    f"(mean incremental {result.get('outcome', 'outcome')} over random)"
+                )
     if "closed_loop" in result:
         cl = result["closed_loop"]
-        print(
+        lines.append(
             f"closed loop: predicted {cl['predicted_profit_before_fixed_costs']:,.0f}, realised "
             f"{cl['realised_profit_before_fixed_costs']:,.0f} (before fixed costs); "
             f"true profit {cl['realised_profit']:,.0f} vs oracle {cl['oracle_profit']:,.0f}; "
             f"regret {cl['regret']:,.0f}"
         )
+    warnings = list(result.get("warnings") or [])
+    lines += [f"warning: {w}" for w in warnings]
+    undefined = result.get("undefined") or {}
+    if undefined:
+        lines.append(f"undefined ('-' above; null in metrics.json): {len(undefined)} figure(s)")
+        for why in dict.fromkeys(undefined.values()):
+            keys = [k for k, v in undefined.items() if v == why]
+            shown = ", ".join(keys[:4]) + (f" and {len(keys) - 4} more" if len(keys) > 4 else "")
+            seen = any(w.endswith(why) for w in warnings)
+            lines.append(f"  {shown}: {'see the warning above' if seen else why}")
+    return "\n".join(lines)
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="uplift")
@@ -246,16 +226,34 @@ def main(cfg: DictConfig) -> None:
         job = parse_job(data)
         experiment = load_data(job)
     except (ConfigError, TypeError) as exc:
-        print(f"Invalid configuration: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
-    out = output_dir()
-    metrics = run_job(out, data, job.seed, lambda: run_uplift(job, out, experiment))
-    if metrics.get("status") == "failed":
-        print(f"run failed: {metrics.get('error')}", file=sys.stderr)
+        refuse(f"Invalid configuration: {exc}")
         return
-    report(metrics)
-    print(f"metrics: {out / 'metrics.json'}")
+    out = output_dir()
+    console = not is_multirun()  # a sweep prints one progress line per job instead
+    try:
+        metrics = run_job(
+            out,
+            data,
+            job.seed,
+            lambda: run_uplift(job, out, experiment, progress=console),
+            on_conflict=on_conflict(),
+        )
+    except ResultConflict as exc:
+        refuse(f"Refused: {exc}")
+        return
+    if metrics.get("status") == "failed":
+        finish([failure_line("uplift run", metrics, out)])
+        return
+    echo(report(metrics), console=console)
+    echo(f"metrics: {out / 'metrics.json'}", console=console)
+
+
+def cli(argv: list[str] | None = None) -> None:
+    """``python -m experiments.uplift`` / ``one2one uplift`` (see :mod:`experiments.launch`)."""
+    from experiments.launch import launch
+
+    launch(main, "uplift", argv)
 
 
 if __name__ == "__main__":
-    main()
+    cli()

@@ -183,41 +183,123 @@ def format_table(table: pd.DataFrame) -> str:
     return out.to_string(index=False)
 
 
-def plot_profit_by_strategy(table: pd.DataFrame, ax: Axes) -> Axes:
-    """Incremental profit by strategy: measured (95 % interval) beside true."""
+#: The one definition of ROI in every table and figure: incremental profit over the
+#: campaign's cost, as a ratio (1 = the campaign earned its cost once over; -1 = it lost
+#: its whole cost).
+ROI_LABEL: Final = "ROI = incremental profit / campaign cost (ratio)"
+#: Colours of measured (holdout) and true (counterfactual) bars.
+MEASURED_COLOR: Final = "#4C72B0"
+TRUE_COLOR: Final = "#DD8452"
+
+
+def money(v: float, _pos: object = None) -> str:
+    """Tick label of an amount: 950 -> 950, 1,200 -> 1.2k, -3,450,000 -> -3.45M (no
+    offset or scientific notation on any axis)."""
+    a = abs(v)
+    if a >= 1e6:
+        text = f"{v / 1e6:,.3g}M"
+    elif a >= 1000:
+        text = f"{v / 1000:,.3g}k"
+    else:
+        text = f"{v:,.0f}" if a >= 10 or v == 0 else f"{v:,.2g}"
+    return text.replace("-", "\u2212")
+
+
+def ratio(v: float, _pos: object = None) -> str:
+    """Tick label of a ratio: 1456 -> 1,456, 9.1 -> 9.1, 0.25 -> 0.25."""
+    a = abs(v)
+    text = f"{v:,.0f}" if a >= 100 or v == int(v) else f"{v:,.2g}" if a < 1 else f"{v:,.3g}"
+    return text.replace("-", "\u2212")
+
+
+def _column(table: pd.DataFrame, name: str) -> np.ndarray:
+    """A column as floats (NaN where missing or None), or all NaN if the table lacks it."""
+    if name not in table.columns:
+        return np.full(len(table), np.nan)
+    return pd.to_numeric(table[name], errors="coerce").to_numpy(dtype=float)
+
+
+def _outside_legend(ax: Axes) -> None:
+    """The legend above the axes, outside the data area, so that it hides no bar."""
+    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.01), ncol=2, frameon=False)
+
+
+def plot_profit_by_strategy(table: pd.DataFrame, ax: Axes, *, legend: bool = True) -> Axes:
+    """Incremental profit by strategy: measured (holdout, 95 % interval) beside true, on a
+    plain currency axis (``1.2k``, ``3.4M``: no offset).  ``legend``: above the axes."""
+    from matplotlib.ticker import FuncFormatter
+
     x = np.arange(len(table))
-    labels = list(table.index)
+    measured, se = _column(table, "incr_profit_measured"), _column(table, "incr_profit_se")
     ax.bar(
         x - 0.2,
-        table["incr_profit_measured"],
+        measured,
         0.4,
-        yerr=1.96 * table["incr_profit_se"],
+        yerr=np.where(np.isfinite(se), 1.96 * se, 0.0),
         capsize=3,
-        label="measured (holdout, 95 % CI)",
-        color="#4C72B0",
+        label="measured (holdout, 95 % interval)",
+        color=MEASURED_COLOR,
     )
     ax.bar(
         x + 0.2,
-        table["incr_profit_true"].astype(float),
+        _column(table, "incr_profit_true"),
         0.4,
         label="true (counterfactual)",
-        color="#DD8452",
+        color=TRUE_COLOR,
     )
     ax.axhline(0, color="black", lw=0.8)
-    ax.set_xticks(x, labels, rotation=30, ha="right")
-    ax.set_ylabel("incremental profit over the campaign (currency)")
-    ax.legend(frameon=False)
+    ax.set_xticks(x, list(table.index), rotation=30, ha="right")
+    ax.set_ylabel("incremental profit over the campaign (currency units)")
+    ax.yaxis.set_major_formatter(FuncFormatter(money))
+    if legend:
+        _outside_legend(ax)
     return ax
 
 
-def plot_roi_by_strategy(table: pd.DataFrame, ax: Axes) -> Axes:
-    """Return on investment by strategy, measured and true."""
+def plot_roi_by_strategy(table: pd.DataFrame, ax: Axes, *, legend: bool = True) -> Axes:
+    """ROI by strategy (:data:`ROI_LABEL`), measured (95 % interval: the profit's, over
+    the known cost) beside true, each bar labelled with its value.
+
+    The axis is symmetric-logarithmic (linear within ±1, logarithmic beyond), so that a
+    ROI of 1,456 and one of 9 are both readable on one axis and a loss (down to -1, the
+    whole cost) stays linear.
+    """
+    from matplotlib.ticker import FuncFormatter
+
     x = np.arange(len(table))
-    labels = list(table.index)
-    ax.bar(x - 0.2, table["roi_measured"].astype(float), 0.4, label="measured", color="#4C72B0")
-    ax.bar(x + 0.2, table["roi_true"].astype(float), 0.4, label="true", color="#DD8452")
+    cost = _column(table, "cost_total")
+    measured, true = _column(table, "roi_measured"), _column(table, "roi_true")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        half = np.where(cost > 0, 1.96 * _column(table, "incr_profit_se") / cost, np.nan)
+    half = np.where(np.isfinite(half), half, 0.0)
+    ax.bar(
+        x - 0.2,
+        measured,
+        0.4,
+        yerr=half,
+        capsize=3,
+        label="measured (holdout, 95 % interval)",
+        color=MEASURED_COLOR,
+    )
+    ax.bar(x + 0.2, true, 0.4, label="true (counterfactual)", color=TRUE_COLOR)
+    ax.set_yscale("symlog", linthresh=1.0, linscale=1.0)
+    ax.yaxis.set_major_formatter(FuncFormatter(ratio))
+    for xi, values in ((x - 0.2, measured), (x + 0.2, true)):
+        for xv, v in zip(xi, values, strict=True):
+            if np.isfinite(v):
+                ax.annotate(
+                    ratio(v),
+                    (xv, v),
+                    xytext=(0, 2 if v >= 0 else -2),
+                    textcoords="offset points",
+                    ha="center",
+                    va="bottom" if v >= 0 else "top",
+                    fontsize=7,
+                )
     ax.axhline(0, color="black", lw=0.8)
-    ax.set_xticks(x, labels, rotation=30, ha="right")
-    ax.set_ylabel("ROI (incremental profit / cost)")
-    ax.legend(frameon=False)
+    ax.set_xticks(x, list(table.index), rotation=30, ha="right")
+    ax.set_ylabel(f"{ROI_LABEL}\nsymmetric log scale: linear within ±1")
+    ax.margins(y=0.15)
+    if legend:
+        _outside_legend(ax)
     return ax

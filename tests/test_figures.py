@@ -16,6 +16,7 @@ import pytest
 from experiments import figures as fg
 from experiments.studies import estimators, granularity, phase, roi_curves
 from experiments.studies.sweep_table import load_table
+from sim.report import ROI_LABEL
 
 
 def rows(**fixed: object) -> dict[str, object]:
@@ -170,8 +171,9 @@ def test_roi_table(roi_df: pd.DataFrame) -> None:
 
 
 def _legend_texts(ax: plt.Axes) -> list[str]:
-    legend = ax.get_legend()
-    return [t.get_text() for t in legend.get_texts()] if legend is not None else []
+    """The texts of the axes' legend, or of its figure's legends (drawn outside)."""
+    legends = [ax.get_legend()] if ax.get_legend() is not None else ax.figure.legends
+    return [t.get_text() for legend in legends for t in legend.get_texts()]
 
 
 def test_propensity_rows_are_labelled_as_propensity(roi_df: pd.DataFrame) -> None:
@@ -243,7 +245,7 @@ def test_plot_functions_draw_on_a_given_axes(
     assert granularity.plot_granularity(g, axes[0], "default", "profit") is axes[0]
     assert axes[0].get_xscale() == "log" and "profit" in axes[0].get_ylabel()
     granularity.plot_granularity(g, axes[1], "default", "roi")
-    assert "ROMI" in axes[1].get_ylabel()
+    assert ROI_LABEL in axes[1].get_ylabel() and axes[1].get_yscale() == "symlog"
     p = phase.phase_table(load_table(phase_df))
     phase.plot_phase(p, axes[2], data_cost=p["data_cost"].iloc[0])
     assert "tribe" in axes[2].get_xlabel() and len(axes[2].images) == 1
@@ -340,3 +342,87 @@ def test_export_keeps_what_tells_variants_apart(tmp_path: Path, roi_df: pd.DataF
     assert fg.main([str(src), "--out", str(tmp_path / "f"), "--export", str(dest)]) == 0
     again = roi_curves.roi_table(load_table(dest))
     assert "one_to_one_propensity" in set(again["strategy"])
+
+
+# ------------------------------------------------ figures a strategist reads (issue 14)
+
+
+def _b2b_table() -> pd.DataFrame:
+    """The b2b comparison of the issue: mass ROI 1,456 beside one-to-one 9 and hybrid 17,
+    profits in millions."""
+    return pd.DataFrame(
+        {
+            "strategy": ["mass", "one_to_one", "hybrid"],
+            "incr_profit_measured": [2.9e6, 1.05e6, 2.1e6],
+            "incr_profit_se": [2.4e5, 2.1e5, 3.0e5],
+            "incr_profit_true": [2.7e6, 1.08e6, 2.6e6],
+            "roi_measured": [1456.0, 8.8, 12.6],
+            "roi_true": [1456.0, 9.1, 17.0],
+            "cost_total": [1990.0, 118_837.0, 167_242.0],
+        },
+        index=pd.Index(["Mass", "One-to-one (oracle)", "Hybrid"], name="label"),
+    )
+
+
+def test_comparison_figure_reads_at_a_glance() -> None:
+    from matplotlib.container import ErrorbarContainer
+
+    from sim.report import plot_profit_by_strategy, plot_roi_by_strategy
+
+    fig, (a, b) = plt.subplots(1, 2, figsize=(12, 5), constrained_layout=True)
+    plot_profit_by_strategy(_b2b_table(), a)
+    plot_roi_by_strategy(_b2b_table(), b)
+    fig.canvas.draw()
+    # ROI: one definition, a scale where 9 and 17 are readable beside 1,456
+    assert ROI_LABEL in b.get_ylabel() and b.get_yscale() == "symlog"
+    from matplotlib.container import BarContainer
+
+    heights = {}
+    true_bars = [c for c in b.containers if isinstance(c, BarContainer)][1]
+    for bar in true_bars:
+        (_, y0), (_, y1) = b.transData.transform([(0, 0), (0, bar.get_height())])
+        heights[round(bar.get_height(), 1)] = y1 - y0
+    assert heights[9.1] > 0.25 * heights[1456.0]  # on a linear axis: 0.6 %
+    assert {t.get_text() for t in b.texts} >= {"1,456", "9.1", "17"}  # values written
+    # measured figures carry their intervals, on both panels
+    for ax in (a, b):
+        assert any(isinstance(c, ErrorbarContainer) for c in ax.containers)
+    # no axis offsets ("1e6") and legends outside the data area
+    for ax in (a, b):
+        assert ax.yaxis.get_offset_text().get_text() == ""
+        legend = ax.get_legend().get_window_extent()
+        assert legend.y0 >= ax.get_window_extent().y1 - 1
+    assert "M" in "".join(t.get_text() for t in a.get_yticklabels())
+    plt.close(fig)
+
+
+def test_study_figures_name_market_and_size_and_keep_legends_outside(
+    granularity_df: pd.DataFrame, phase_df: pd.DataFrame, roi_df: pd.DataFrame
+) -> None:
+    from experiments.studies.style import STYLE
+
+    cases = [
+        (granularity.figure_granularity, granularity.granularity_table(load_table(granularity_df))),
+        (phase.figure_phase, phase.phase_table(load_table(phase_df))),
+        (roi_curves.figure_roi, roi_curves.roi_table(load_table(roi_df))),
+    ]
+    for figure, table in cases:
+        with plt.rc_context(STYLE):  # type: ignore[arg-type]
+            fig = figure(table, "true")
+            fig.canvas.draw()
+        titles = [fig.get_suptitle(), *(ax.get_title() for ax in fig.axes)]
+        text = " ".join(titles)
+        assert "Omnichannel retailer" in text and "5,000 customers" in text, text
+        assert all(ax.get_legend() is None for ax in fig.axes) and fig.legends
+        for ax in fig.axes:
+            assert ax.yaxis.get_offset_text().get_text() == ""
+            if "ROI" in ax.get_ylabel():
+                assert ROI_LABEL in ax.get_ylabel() and ax.get_yscale() == "symlog"
+        plt.close(fig)
+
+
+def test_one_roi_definition_everywhere() -> None:
+    """ROMI in %, in some figures, beside a ratio ROI in others: now the ratio only."""
+    root = Path(__file__).resolve().parent.parent
+    for path in [*(root / "experiments").rglob("*.py"), root / "sim" / "report.py"]:
+        assert "ROMI" not in path.read_text(), path

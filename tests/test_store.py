@@ -18,6 +18,7 @@ import pytest
 
 from experiments import store
 from experiments.store import (
+    ResultConflict,
     atomic_write_bytes,
     atomic_write_json,
     atomic_write_parquet,
@@ -213,7 +214,7 @@ def test_done_job_is_skipped(tmp_path: Path) -> None:
     assert (out / "result.parquet").stat().st_mtime_ns == mtime
 
 
-def test_failed_or_other_config_job_is_rerun(tmp_path: Path) -> None:
+def test_failed_job_is_rerun(tmp_path: Path) -> None:
     calls = []
 
     def flaky() -> dict[str, Any]:
@@ -227,10 +228,49 @@ def test_failed_or_other_config_job_is_rerun(tmp_path: Path) -> None:
     assert run_job(out, CONFIG, 7, flaky) == METRICS
     assert len(calls) == 2
     assert not (out / "error.txt").exists()  # stale failure text removed
-    # Same folder, different config: the stored result is not this job's, so it runs.
-    assert run_job(out, {**CONFIG, "seed": 8}, 8, flaky) == METRICS
-    assert len(calls) == 3
+
+
+def test_other_config_in_a_finished_folder_is_refused_or_kept(tmp_path: Path) -> None:
+    """Issue 14, defect 3: re-running another config into a finished folder used to
+    delete the old result without a word.  A single run refuses (naming the folder and
+    how to proceed) and touches nothing; a sweep job keeps the old result beside it."""
+    out = tmp_path / "job"
+    run_job(out, CONFIG, 7, lambda: METRICS)
+    before = (out / "result.parquet").read_bytes()
+    other = {**CONFIG, "seed": 8}
+    with pytest.raises(ResultConflict) as info:
+        run_job(out, other, 8, lambda: {"x": 2.0})
+    assert str(out) in str(info.value) and "hydra.run.dir" in str(info.value)
+    assert (out / "result.parquet").read_bytes() == before
+    old_id = job_id_for(CONFIG, 7)
+    assert run_job(out, other, 8, lambda: {"x": 2.0}, on_conflict="keep") == {"x": 2.0}
     assert pd.read_parquet(out / "result.parquet")["seed"].tolist() == [8]
+    kept = out / "superseded" / old_id
+    assert (kept / "result.parquet").read_bytes() == before
+    assert json.loads((kept / "metrics.json").read_text()) == METRICS
+
+
+def test_metrics_json_is_strict_with_reasons(tmp_path: Path) -> None:
+    """Issue 14, defect 6: a NaN used to reach metrics.json as a bare NaN (invalid JSON).
+    Now null, with the producer's reason or a default one under ``undefined``."""
+    metrics = {
+        "a": float("nan"),
+        "b": {"c": float("inf"), "d": [1.0, float("nan")]},
+        "e": 1.5,
+        "undefined": {"a": "no holdout: nothing to compare"},
+    }
+    run_job(tmp_path, CONFIG, 7, lambda: metrics)
+    text = (tmp_path / "metrics.json").read_text()
+
+    def refuse(name: str) -> None:
+        raise ValueError(f"non-standard JSON constant {name}")
+
+    loaded = json.loads(text, parse_constant=refuse)
+    assert loaded["a"] is None and loaded["b"]["c"] is None and loaded["b"]["d"] == [1.0, None]
+    assert loaded["undefined"]["a"] == "no holdout: nothing to compare"
+    assert set(loaded["undefined"]) == {"a", "b.c", "b.d.1"}
+    with pytest.raises(ValueError):
+        atomic_write_json(tmp_path / "x.json", {"v": float("nan")})
 
 
 # --------------------------------------------------------------------------- SIGKILL

@@ -104,7 +104,7 @@ def test_expansion_is_what_the_basic_sweeper_launches(hydra_loader: Any, tmp_pat
     setup_globals()
     cfg = master(
         hydra_loader,
-        ["+experiment=granularity", "market=default", "seed=3,4", f"hydra.sweep.dir={tmp_path}"],
+        ["experiment=granularity", "market=default", "seed=3,4", f"hydra.sweep.dir={tmp_path}"],
     )
     assert sv.is_basic_sweeper(cfg), f"{cfg.hydra.sweeper._target_} is not the basic sweeper"
     sweeper = Plugins.instance().instantiate_sweeper(
@@ -140,7 +140,7 @@ def test_fast_composition_equals_hydra(hydra_loader: Any) -> None:
     """The cached composition used for validation gives Hydra's own job configs (this
     relies on ``ConfigLoaderImpl.repository`` and ``_apply_overrides_to_config``)."""
     for experiment in EXPERIMENTS:
-        cfg = master(hydra_loader, [f"+experiment={experiment}"], PRIMARY.get(experiment, "config"))
+        cfg = master(hydra_loader, [f"experiment={experiment}"], PRIMARY.get(experiment, "config"))
         jobs = sv.expand_sweep(sv.sweep_arguments(cfg), hydra_loader)
         composer = sv.JobComposer(cfg, hydra_loader)
         assert composer.fast, (
@@ -168,7 +168,7 @@ def test_experiment_file_expands_and_every_job_validates(
     text = (CONF / "experiment" / f"{experiment}.yaml").read_text()
     assert text.startswith("# @package _global_")
     primary = PRIMARY.get(experiment, "config")
-    cfg = master(hydra_loader, [f"+experiment={experiment}"], primary)
+    cfg = master(hydra_loader, [f"experiment={experiment}"], primary)
     params = cfg.hydra.sweeper.params
     assert "seed" in params and "," in str(params.seed), "seeds must be explicit sweep values"
     assert re.search(rf"multirun/{experiment}/.*_\d{{6}}$", str(cfg.hydra.sweep.dir)), (

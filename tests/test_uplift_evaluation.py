@@ -161,5 +161,64 @@ def test_plots_are_labelled_in_marketing_terms() -> None:
     ax2 = fig.subplots()
     tau = np.where(x > 0.5, 0.2, -0.05)
     ev.plot_profit(ev.profit_curve(x, tau, 10.0, 0.5), ax2)
-    assert ax2.get_ylabel() == "Incremental profit"
+    assert ax2.get_ylabel() == "Incremental profit (currency units)"
     assert any("best depth" in str(line.get_label()) for line in ax2.get_lines())
+
+
+# ------------------------------------------------ undefined figures and flags (issue 14)
+
+
+def _count_experiment(n: int, effect: float, seed: int) -> tuple[np.ndarray, ...]:
+    """A count outcome (Poisson, mean 2) with a constant effect ``effect`` on the treated,
+    and a score that is pure noise: the setting of the reported Qini [-0.21, 8.10]."""
+    rng = np.random.default_rng(seed)
+    treated = (rng.random(n) < 0.5).astype(float)
+    y = rng.poisson(2.0 + effect * treated).astype(float)
+    return y, treated, rng.normal(size=n)
+
+
+def test_normalised_intervals_reported_only_where_the_total_is_defined() -> None:
+    """Normalising by a total incremental outcome that cannot be told from zero gave
+    intervals far outside any meaningful range.  Seed 0, 5,000 rows, 200 resamples."""
+    y, t, s = _count_experiment(5000, effect=0.0, seed=0)
+    rng = np.random.default_rng(1)
+    null = ev.score_ranking(y, t, s, n_boot=200, rng=rng)
+    lo, hi = null["total_ci"]
+    assert lo < 0 < hi
+    assert null["qini"] is null["auuc"] is null["qini_ci"] is null["auuc_ci"] is None
+    assert "total_not_distinguishable_from_zero" in null["flags"]
+    assert set(null["undefined"]) == {"qini", "auuc", "qini_ci", "auuc_ci"}
+    assert "cannot be told from zero" in null["undefined"]["qini"]
+    raw_lo, raw_hi = null["qini_raw_ci"]
+    assert raw_lo < null["qini_raw"] < raw_hi
+    # What the old normalisation gave on the same resamples: far outside [-1, 1].
+    old = ev.bootstrap_ci(ev.qini_coefficient, y, t, s, n_boot=200, rng=np.random.default_rng(1))
+    assert max(abs(old[0]), abs(old[1])) > 1.0
+    # A clear effect (+0.5 a customer, z about 12): every figure defined and bounded.
+    y, t, s = _count_experiment(5000, effect=0.5, seed=0)
+    clear = ev.score_ranking(y, t, s, n_boot=200, rng=np.random.default_rng(1))
+    assert clear["flags"] == [] and clear["undefined"] == {}
+    assert clear["qini"] == pytest.approx(ev.qini_coefficient(y, t, s), rel=1e-12)
+    for key in ("qini_ci", "auuc_ci"):
+        lo, hi = clear[key]
+        assert -1.0 < lo <= hi < 1.0, (key, lo, hi)
+
+
+def test_constant_prediction_is_flagged() -> None:
+    _, _, treated, y = experiment(3000, seed=1)
+    flat = np.full(len(y), 0.013)
+    out = ev.score_ranking(y, treated, flat, n_boot=20, rng=np.random.default_rng(0))
+    assert "constant_prediction" in out["flags"]
+    assert out["qini"] == 0.0 and out["qini_raw"] == 0.0  # exactly, not 1.9e-16
+    assert out["qini_ci"] is None and "no ranking" in out["undefined"]["qini_ci"]
+    assert any("same uplift for every row" in w for w in out["warnings"])
+
+
+def test_small_samples_are_flagged() -> None:
+    rng = np.random.default_rng(3)
+    n = 120
+    treated = (np.arange(n) % 2).astype(float)
+    y = (rng.random(n) < 0.05 + 0.6 * treated).astype(float)  # few control events
+    out = ev.score_ranking(y, treated, rng.normal(size=n))
+    assert "small_sample" in out["flags"]
+    assert any("control rows have" in w and "fewer than 10" in w for w in out["warnings"])

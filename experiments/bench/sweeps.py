@@ -3,7 +3,7 @@
     python -m experiments.bench.sweeps [--workers 1 2] [--seeds 10] [--n-consumers 20000]
                                        [--repeat 3] [--min-speedup 1.8]
 
-Runs ``python -m experiments.run -m +experiment=granularity market=default seed=0,..``
+Runs ``python -m experiments.run -m experiment=granularity market=default seed=0,..``
 (9 values of k x ``--seeds`` seeds = 90 jobs by default) once per worker count, each
 into its own sweep folder under ``--out``, as a subprocess with the
 ``hydra/launcher=local_procs`` preset (joblib) and ``hydra.launcher.n_jobs=<workers>``.
@@ -69,7 +69,7 @@ def sweep_command(
         "-m",
         "experiments.run",
         "-m",
-        "+experiment=granularity",
+        "experiment=granularity",
         "market=default",
         f"strategy.k={K_VALUES}",
         "seed=" + ",".join(str(s) for s in range(seeds)),

@@ -17,8 +17,20 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from experiments.studies.style import BAND_LABEL, ESTIMATOR_PALETTE, band
-from experiments.studies.sweep_table import COL_ESTIMATOR, COL_N, COL_PILOT, summarise
+from experiments.studies.style import (
+    BAND_LABEL,
+    ESTIMATOR_PALETTE,
+    band,
+    legend_below,
+    market_label,
+)
+from experiments.studies.sweep_table import (
+    COL_ESTIMATOR,
+    COL_MARKET,
+    COL_N,
+    COL_PILOT,
+    summarise,
+)
 
 #: The panels of a row of the figure: (value, axis label, scale).
 PANELS: Final = (
@@ -86,7 +98,12 @@ def estimators_table(df: pd.DataFrame, which: str = "true") -> pd.DataFrame:
     long = pd.concat(parts, ignore_index=True)
     names = ("qini_true", "pehe_ratio", "regret_share", "captured_top20")
     values = {v: v for v in names if v in long.columns}
-    return summarise(long, ["arm", "estimator", "pilot_size"], values)
+    out = summarise(long, ["arm", "estimator", "pilot_size"], values)
+    if COL_MARKET in df.columns:
+        markets = sorted({str(m) for m in df[COL_MARKET].dropna()})
+        if markets:
+            out["market"] = ", ".join(markets)
+    return out
 
 
 def estimator_colors(table: pd.DataFrame) -> dict[str, str]:
@@ -127,6 +144,13 @@ def figure_estimators(table: pd.DataFrame, which: str = "true") -> Figure:
     handles, labels = axes[0][0].get_legend_handles_labels()
     handles.append(Patch(color="0.6", alpha=0.3))
     labels.append(BAND_LABEL)
-    fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 5))
-    fig.suptitle("Uplift estimators on simulated pilots, scored against the simulator's truth")
+    legend_below(fig, handles, labels)
+    market = str(table["market"].iloc[0]) if "market" in table.columns else ""
+    where = ", ".join(market_label(m) for m in market.split(", ")) if market else "simulated"
+    sizes = sorted(table["pilot_size"].unique())
+    seeds = int(table["n_seeds"].max())
+    fig.suptitle(
+        "Uplift estimators on simulated pilots, scored against the simulator's truth\n"
+        f"{where}: pilots of {sizes[0]:,}-{sizes[-1]:,} consumers (x axis), {seeds} seed(s)"
+    )
     return fig

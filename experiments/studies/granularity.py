@@ -1,9 +1,10 @@
 """Granularity study: does finer segmentation pay?
 
-Incremental profit and ROMI of the segmented campaign against the number of segments k
-(log axis), one column per market preset, the mean over seeds with the range over seeds
-shaded.  Rows of another segmentation basis than the preset's are kept apart (a
-``strategy`` column, one line per variant).
+Incremental profit and ROI (:data:`sim.report.ROI_LABEL`, on a symmetric-log axis) of
+the segmented campaign against the number of segments k (log axis), one column per
+market preset, the mean over seeds with the range over seeds shaded.  Rows of another
+segmentation basis than the preset's are kept apart (a ``strategy`` column, one line per
+variant).
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from experiments.studies.style import (
     BAND_LABEL,
     CURRENCY,
     band,
+    legend_below,
     market_label,
     money,
+    roi_axis,
     strategy_color,
     strategy_label,
 )
@@ -105,7 +108,7 @@ def plot_granularity(
     line per variant."""
     t = table[table["market"] == market].sort_values("k")
     n = int(t["n_consumers"].iloc[0])
-    scale = 100.0 if value == "roi" else 1.0
+    scale = 1.0
     for key in variants(t):
         tv = t[t["strategy"] == key] if "strategy" in t else t
         # k >= n gives every customer a segment of one: drawn at k = n
@@ -129,10 +132,10 @@ def plot_granularity(
     ax.set_xlabel("number of segments k (log scale)")
     t = t.reset_index(drop=True)
     x = np.minimum(t["k"].to_numpy(float), n)
-    _clip_outliers(ax, x, t, value, (t["k"] < n).to_numpy(), scale)
-    if value == "roi":
-        ax.set_ylabel("ROMI (%): incremental profit / campaign cost")
+    if value == "roi":  # a symmetric-log axis shows every point: nothing to clip
+        roi_axis(ax)
     else:
+        _clip_outliers(ax, x, t, value, (t["k"] < n).to_numpy(), scale)
         ax.set_ylabel(f"incremental profit ({CURRENCY})")
         ax.yaxis.set_major_formatter(FuncFormatter(money))
     days = f", {t['horizon_days'].iloc[0]:g}-day campaign" if "horizon_days" in t else ""
@@ -143,7 +146,7 @@ def plot_granularity(
 def figure_granularity(table: pd.DataFrame, which: str = "true") -> Figure:
     markets = list(dict.fromkeys(table["market"]))
     fig, axes = plt.subplots(
-        2, len(markets), figsize=(4.2 * len(markets), 6.4), squeeze=False, constrained_layout=True
+        2, len(markets), figsize=(4.4 * len(markets), 7.0), squeeze=False, constrained_layout=True
     )
     for j, market in enumerate(markets):
         plot_granularity(table, axes[0, j], market, "profit", which)
@@ -163,6 +166,16 @@ def figure_granularity(table: pd.DataFrame, which: str = "true") -> Figure:
         for key in keys
     ]
     handles.append(Patch(color=strategy_color(keys[0]), alpha=0.2, label=BAND_LABEL))
-    axes[0, 0].legend(handles=handles, loc="lower left")
-    fig.suptitle("Granularity: does finer segmentation pay? (segmented campaign, k segments)")
+    legend_below(fig, handles, [str(h.get_label()) for h in handles])
+    sizes = sorted({int(n) for n in table["n_consumers"]})
+    size = f"{sizes[0]:,}" if len(sizes) == 1 else f"{sizes[0]:,}-{sizes[-1]:,}"
+    days = (
+        f", {table['horizon_days'].max():g}-day campaign" if "horizon_days" in table.columns else ""
+    )
+    seeds = int(table["n_seeds"].max())
+    fig.suptitle(
+        "Granularity: does finer segmentation pay? (segmented campaign, k segments)\n"
+        f"{'; '.join(market_label(m) for m in markets)}: {size} customers each{days}, "
+        f"{seeds} seed(s), {which} effect"
+    )
     return fig

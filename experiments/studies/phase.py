@@ -3,7 +3,8 @@
 The winning strategy variant on the grid of taste tribalism
 (``market.tribes.variance_share``) x tolerance of personalisation
 (``market.creepiness.threshold_median``), one panel per data-cost level; "no campaign"
-where no strategy makes money.
+where no strategy makes money; one row of panels per market, each titled with the
+market's size.
 """
 
 from __future__ import annotations
@@ -18,10 +19,19 @@ from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from experiments.studies.style import CURRENCY, STRATEGY_COLORS, strategy_color, strategy_label
+from experiments.studies.style import (
+    CURRENCY,
+    STRATEGY_COLORS,
+    legend_below,
+    market_label,
+    strategy_color,
+    strategy_label,
+)
 from experiments.studies.sweep_table import (
     COL_DATA_COST,
     COL_KEY,
+    COL_MARKET,
+    COL_N,
     COL_STRATEGY,
     COL_THRESHOLD,
     COL_VARIANCE,
@@ -65,11 +75,21 @@ def phase_table(df: pd.DataFrame, which: str = "true") -> pd.DataFrame:
     lead over the runner-up (or over no campaign)."""
     d = with_strategy_keys(df)
     d["data_cost"] = _data_cost_level(d)
-    keys = ["data_cost", COL_VARIANCE, COL_THRESHOLD]
+    if COL_MARKET not in d.columns:
+        d[COL_MARKET] = "?"
+    keys = [COL_MARKET, "data_cost", COL_VARIANCE, COL_THRESHOLD]
     s = summarise(d, [*keys, COL_KEY], {"profit": metric_column("incremental_profit", which)})
+    sizes = d.groupby(COL_MARKET)[COL_N].max() if COL_N in d.columns else None
+    days = d.groupby(COL_MARKET)["horizon_days"].max() if "horizon_days" in d.columns else None
     rows = []
     for key, grp in s.groupby(keys, sort=True):
-        row = dict(zip(["data_cost", "variance_share", "threshold_median"], key, strict=True))
+        row = dict(
+            zip(["market", "data_cost", "variance_share", "threshold_median"], key, strict=True)
+        )
+        if sizes is not None:
+            row["n_consumers"] = int(sizes.loc[str(row["market"])])
+        if days is not None:
+            row["horizon_days"] = float(days.loc[str(row["market"])])
         means = dict(zip(grp[COL_KEY], grp["profit_mean"], strict=True))
         for name, v in means.items():
             row[f"profit_mean.{name}"] = v
@@ -126,17 +146,35 @@ def plot_phase(
     return ax
 
 
+def _market_text(t: pd.DataFrame) -> str:
+    """``Specialty retail, individual tastes: 3,000 customers, 60-day campaign``."""
+    market = str(t["market"].iloc[0]) if "market" in t.columns else "?"
+    size = f": {int(t['n_consumers'].max()):,} customers" if "n_consumers" in t.columns else ""
+    days = f", {t['horizon_days'].max():g}-day campaign" if "horizon_days" in t.columns else ""
+    return f"{market_label(market)}{size}{days}"
+
+
 def figure_phase(table: pd.DataFrame, which: str = "true") -> Figure:
+    if "market" not in table.columns:
+        table = table.assign(market="?")
+    markets = list(dict.fromkeys(table["market"]))
     levels = list(dict.fromkeys(table["data_cost"]))
     names = sorted(
         set(table["winner"]) | {"none"},
         key=lambda n: list(STRATEGY_COLORS).index(n) if n in STRATEGY_COLORS else 99,
     )
     fig, axes = plt.subplots(
-        1, len(levels), figsize=(5.2 * len(levels), 4.2), squeeze=False, constrained_layout=True
+        len(markets),
+        len(levels),
+        figsize=(5.2 * len(levels), 4.4 * len(markets)),
+        squeeze=False,
+        constrained_layout=True,
     )
-    for ax, level in zip(axes[0], levels, strict=True):
-        plot_phase(table, ax, level, names)
+    for row, market in zip(axes, markets, strict=True):
+        t = table[table["market"] == market]
+        for ax, level in zip(row, levels, strict=True):
+            plot_phase(t, ax, level, names)
+            ax.set_title(f"{_market_text(t)}\n{ax.get_title()}")
     handles = [
         Patch(
             color=strategy_color(n),
@@ -144,10 +182,12 @@ def figure_phase(table: pd.DataFrame, which: str = "true") -> Figure:
         )
         for n in names
     ]
-    fig.legend(handles=handles, loc="outside lower center", ncol=len(names))
+    legend_below(fig, handles, [str(h.get_label()) for h in handles])
+    seeds = int(table["n_seeds"].min()) if "n_seeds" in table.columns else 0
     fig.suptitle(
-        f"Which strategy makes the most incremental profit ({which} effect)?\n"
-        f"cell text: the winner's mean incremental profit, thousand {CURRENCY}",
+        f"Which strategy makes the most incremental profit ({which} effect, mean of "
+        f"{seeds} seed(s))?\ncell text: the winner's mean incremental profit, thousand "
+        f"{CURRENCY}",
         fontsize=10,
     )
     return fig

@@ -1,5 +1,6 @@
 """One look for every study figure: matplotlib settings, colours of strategies and
-estimators, market labels, money ticks and the band over seeds."""
+estimators, market labels, money and ratio ticks, the ROI axis, titles that name the
+market and its size, legends outside the data, and the band over seeds."""
 
 from __future__ import annotations
 
@@ -9,18 +10,25 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
-from sim.report import split_strategy_key, strategy_label
+from sim.report import ROI_LABEL, money, ratio, split_strategy_key, strategy_label
 
 __all__ = [
     "BAND_LABEL",
     "CURRENCY",
     "ESTIMATOR_PALETTE",
+    "ROI_LABEL",
     "STRATEGY_COLORS",
     "STYLE",
     "band",
+    "legend_below",
     "market_label",
     "money",
+    "ratio",
+    "roi_axis",
+    "setting",
     "strategy_color",
     "strategy_label",
 ]
@@ -42,6 +50,9 @@ STYLE: Final[dict[str, Any]] = {
     "legend.fontsize": 8,
     "lines.linewidth": 1.8,
     "lines.markersize": 4,
+    # no "1e6" offsets or scientific notation on any axis
+    "axes.formatter.useoffset": False,
+    "axes.formatter.limits": (-9, 12),
 }
 #: Colour per strategy variant (:func:`sim.report.strategy_key`) and for "no campaign",
 #: the same in every figure.
@@ -99,11 +110,29 @@ def market_label(name: str) -> str:
     return MARKET_LABELS.get(name, name)
 
 
-def money(v: float, _pos: object = None) -> str:
-    """Tick label: 1,200 -> 1.2k, -345,000 -> -345k."""
-    if abs(v) >= 1000:
-        return f"{v / 1000:,.3g}k".replace("-", "\u2212")
-    return f"{v:,.0f}".replace("-", "\u2212")
+def roi_axis(ax: Axes) -> None:
+    """The ROI axis of every figure (:data:`ROI_LABEL`): symmetric-logarithmic, linear
+    within ±1 (a loss down to the whole cost) and logarithmic beyond, so that a ROI of
+    1,000 does not flatten one of 10."""
+    ax.set_yscale("symlog", linthresh=1.0, linscale=1.0)
+    ax.yaxis.set_major_formatter(FuncFormatter(ratio))
+    ax.set_ylabel(f"{ROI_LABEL}\nsymmetric log scale: linear within ±1")
+
+
+def setting(df: pd.DataFrame, column: str, fmt: str = "{:,.0f}") -> str:
+    """The value(s) of a setting column as text: ``5,000`` or ``3,000-20,000``."""
+    if column not in df.columns:
+        return "?"
+    values = sorted(pd.to_numeric(df[column], errors="coerce").dropna().unique())
+    if not values:
+        return "?"
+    lo, hi = fmt.format(values[0]), fmt.format(values[-1])
+    return lo if lo == hi else f"{lo}-{hi}"
+
+
+def legend_below(fig: Figure, handles: list[Any], labels: list[str], **kw: Any) -> None:
+    """One legend for the figure, below the panels (outside every axes: it hides no point)."""
+    fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 5), **kw)
 
 
 def band(

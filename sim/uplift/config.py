@@ -89,7 +89,8 @@ class DatasetConfig:
     ``path`` is required for ``csv`` and must be null for ``hillstrom`` (shipped copy;
     its other outcome columns are always dropped, so they never leak into the features).
     ``feature_cols`` = None means every column but treatment, outcome and ``drop_cols``.
-    ``test_size`` is the share of rows held out to score the estimators.
+    ``test_size`` is the share of rows held out to score the estimators.  ``sep`` is the
+    CSV field separator (one character, or ``tab``); None detects it from the header.
     """
 
     name: str = field(metadata=spec_metadata(choices=sorted(DATASET_NAMES)))
@@ -101,10 +102,17 @@ class DatasetConfig:
     drop_cols: list[str] = field(default_factory=list)
     test_size: float = spec(0.3, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
     binary_outcome: bool = True
+    sep: str | None = None
 
     def __post_init__(self) -> None:
         check_fields(self)
         errors: list[str] = []
+        if self.sep is not None:
+            self.sep = "\t" if self.sep in ("tab", "\\t") else self.sep
+            if len(self.sep) != 1:
+                errors.append(
+                    f"sep = {self.sep!r}: one character (e.g. ';'), 'tab', or null to detect it."
+                )
         if self.name == "csv" and not self.path:
             errors.append("path: dataset csv needs the path of the CSV file (dataset.path=...).")
         elif self.name != "csv" and self.path is not None:

@@ -16,6 +16,15 @@ score a multi-arm model one arm at a time on the rows of that arm and control.
 Ground-truth metrics (only a simulator has them) use the true per-customer uplift
 ``tau``: the true uplift curve (cumulative true incremental outcome when targeting by a
 score), true Qini, PEHE, and the incremental profit of targeting.
+
+Normalised Qini and AUUC divide by the total incremental outcome of the scored rows
+(n_t times the difference in means).  When that total cannot be told from zero (its
+95 % interval holds 0: a small test part, a weak effect, a noisy count outcome) the
+ratio is unstable: bootstrap resamples whose total lands near zero give values of any
+size and either sign (an AUUC interval of [-3.4, 4.6] on an 8k pilot).
+:func:`score_ranking` therefore reports the normalised figures only where the total is
+distinguishable from zero, and always the unnormalised Qini (outcome units), whose
+interval stays meaningful; every figure it leaves out carries its reason.
 """
 
 from __future__ import annotations
@@ -28,6 +37,8 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "MIN_EVENTS",
+    "MIN_ROWS_CONTINUOUS",
     "auuc",
     "auuc_curve",
     "best_depth_profit",
@@ -39,6 +50,7 @@ __all__ = [
     "profit_curve",
     "qini_coefficient",
     "qini_curve",
+    "score_ranking",
     "true_qini",
     "true_uplift_curve",
     "uplift_at_top_k",
@@ -268,6 +280,148 @@ def bootstrap_ci(
     return float(lo), float(hi)
 
 
+#: Fewest outcome events (and non-events) per group of a binary outcome below which the
+#: normal approximation behind the difference in means and its interval is poor: the
+#: usual rule for a binomial proportion, n p >= 10 and n (1 - p) >= 10.
+MIN_EVENTS = 10
+#: Fewest rows per group of a continuous outcome for the same approximation (the usual
+#: central-limit rule of thumb, n >= 30).
+MIN_ROWS_CONTINUOUS = 30
+
+
+def _sample_flags(y: np.ndarray, t: np.ndarray) -> list[str]:
+    """Why a scored part is too small for its intervals to be trusted (empty: it is not)."""
+    out = []
+    binary = bool(np.isin(y, (0.0, 1.0)).all())
+    for name, mask in (("treated", t == 1), ("control", t == 0)):
+        yg = y[mask]
+        if binary:
+            events, non = int(yg.sum()), int(len(yg) - yg.sum())
+            if min(events, non) < MIN_EVENTS:
+                out.append(
+                    f"{name} rows have {events} outcome(s) and {non} non-outcome(s); fewer than "
+                    f"{MIN_EVENTS} of either makes the interval unreliable"
+                )
+        elif len(yg) < MIN_ROWS_CONTINUOUS:
+            out.append(
+                f"{len(yg)} {name} rows (fewer than {MIN_ROWS_CONTINUOUS}) make the interval "
+                "unreliable"
+            )
+    return out
+
+
+def score_ranking(
+    y: Any,
+    treated: Any,
+    score: Any,
+    n_boot: int = 0,
+    rng: np.random.Generator | None = None,
+    level: float = 0.95,
+    on_resample: Callable[[], None] | None = None,
+) -> dict[str, Any]:
+    """Qini and AUUC of a ranking on randomised rows, with intervals, flags and reasons.
+
+    Keys: ``qini`` and ``auuc`` (normalised, as :func:`qini_coefficient` and
+    :func:`auuc`), ``qini_raw`` (unnormalised: mean height of the Qini curve over random,
+    in outcome units), ``total`` (the total incremental outcome n_t (mean_t - mean_c))
+    with ``total_ci`` (normal, Neyman standard error), the percentile bootstrap intervals
+    ``qini_ci``, ``auuc_ci``, ``qini_raw_ci`` (``n_boot`` resamples of the rows drawn from
+    ``rng``; the same draws for every figure), ``flags`` (``constant_prediction``,
+    ``small_sample``, ``total_not_distinguishable_from_zero``), ``warnings`` (one sentence
+    per flag) and ``undefined`` (key -> reason for every figure left ``None``).
+
+    The normalised figures need a total distinguishable from zero (``total_ci`` excludes
+    0); otherwise they are ``None`` with the reason.  A constant score ranks no one above
+    anyone: its Qini is exactly 0 and its AUUC random targeting's, by construction (not a
+    measurement), and flagged.
+    """
+    yv, tv, sv = _observed(y, treated, score)
+    if n_boot and rng is None:
+        raise ValueError("score_ranking needs rng for a bootstrap")
+    out: dict[str, Any] = {"flags": [], "warnings": [], "undefined": {}}
+    undefined: dict[str, str] = out["undefined"]
+    y1, y0 = yv[tv == 1], yv[tv == 0]
+    n_t = len(y1)
+    z = NormalDist().inv_cdf(0.5 + level / 2.0)
+    if len(y1) >= 2 and len(y0) >= 2:
+        diff = float(y1.mean() - y0.mean())
+        se = float(np.sqrt(y1.var(ddof=1) / len(y1) + y0.var(ddof=1) / len(y0)))
+        total, total_se = n_t * diff, n_t * se
+        out["total"], out["total_ci"] = total, [total - z * total_se, total + z * total_se]
+        defined = abs(total) > z * total_se
+    else:
+        out["total"], out["total_ci"], defined = None, None, False
+        undefined["total"] = "fewer than two treated or two control rows"
+    if not defined and out["total"] is not None:
+        lo, hi = out["total_ci"]
+        out["flags"].append("total_not_distinguishable_from_zero")
+        why = (
+            f"the total incremental outcome of these rows ({out['total']:.4g}, {level:.0%} "
+            f"interval [{lo:.4g}, {hi:.4g}]) cannot be told from zero, so dividing by it "
+            "(the normalisation) gives values of any size and sign; read qini_raw"
+        )
+        out["warnings"].append(why)
+    constant = bool(np.ptp(sv) <= 1e-12 * max(1.0, float(np.abs(sv).max())))
+    if constant:
+        out["flags"].append("constant_prediction")
+        out["warnings"].append(
+            "the estimator predicts the same uplift for every row: it ranks no one above "
+            "anyone, so its Qini is 0 and its AUUC random targeting's by construction"
+        )
+    small = _sample_flags(yv, tv)
+    if small:
+        out["flags"].append("small_sample")
+        out["warnings"].extend(small)
+
+    def figures(yy: np.ndarray, tt: np.ndarray, ss: np.ndarray) -> tuple[float, float, float]:
+        q = _qini_values(yy, tt, ss)
+        raw = _area_over_random(q, normalize=False)
+        if not defined or q[-1] == 0.0:
+            return raw, float("nan"), float("nan")
+        g = _gain_values(yy, tt, ss)
+        norm_q = _area_over_random(q, normalize=True)
+        norm_a = float((g / abs(g[-1])).sum() / len(g)) if g[-1] != 0.0 else float("nan")
+        return raw, norm_q, norm_a
+
+    raw, qini, auc = figures(yv, tv, sv)
+    if constant:
+        raw = 0.0
+        if defined:
+            qini, auc = 0.0, 0.5 if out["total"] > 0 else -0.5
+    out["qini_raw"] = raw
+    out["qini"] = qini if defined else None
+    out["auuc"] = auc if defined else None
+    if not defined:
+        reason = out["warnings"][0] if out["total"] is not None else undefined["total"]
+        for key in ("qini", "auuc", "qini_ci", "auuc_ci"):
+            undefined[key] = reason
+    out["qini_ci"] = out["auuc_ci"] = out["qini_raw_ci"] = None
+    if n_boot and constant:
+        for key in ("qini_ci", "auuc_ci", "qini_raw_ci"):
+            undefined.setdefault(key, "constant prediction: there is no ranking to resample")
+    elif n_boot:
+        assert rng is not None
+        n = len(yv)
+        stats = np.empty((n_boot, 3))
+        for b in range(n_boot):
+            idx = rng.integers(0, n, size=n)
+            stats[b] = figures(yv[idx], tv[idx], sv[idx])
+            if on_resample is not None:
+                on_resample()
+        alpha = (1.0 - level) / 2.0
+        names = ("qini_raw_ci", "qini_ci", "auuc_ci")
+        for j, key in enumerate(names):
+            col = stats[:, j]
+            if key != "qini_raw_ci" and not defined:
+                continue
+            if np.isfinite(col).sum() < 2:
+                undefined[key] = "undefined in (almost) every bootstrap resample"
+                continue
+            lo, hi = np.nanquantile(col, [alpha, 1.0 - alpha])
+            out[key] = [float(lo), float(hi)]
+    return out
+
+
 # ------------------------------------------------------------------- ground truth
 
 
@@ -391,7 +545,7 @@ def plot_qini(
     _percent_axis(ax)
     if title:
         ax.set_title(title)
-    ax.legend(loc="best", fontsize="small")
+    _legend_outside(ax)
     return ax
 
 
@@ -410,15 +564,26 @@ def plot_profit(curve: pd.DataFrame, ax: Any, title: str | None = None) -> Any:
     )
     ax.axhline(0.0, color="0.8", linewidth=0.8)
     ax.set_xlabel("Share of customers targeted")
-    ax.set_ylabel("Incremental profit")
+    ax.set_ylabel("Incremental profit (currency units)")
     _percent_axis(ax)
+    from matplotlib.ticker import FuncFormatter
+
+    from sim.report import money
+
+    ax.yaxis.set_major_formatter(FuncFormatter(money))
     if title:
         ax.set_title(title)
-    ax.legend(loc="best", fontsize="small")
+    _legend_outside(ax)
     return ax
+
+
+def _legend_outside(ax: Any) -> None:
+    """The legend right of the axes, outside the data area, so that it hides no point."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
 
 
 def _percent_axis(ax: Any) -> None:
     from matplotlib.ticker import PercentFormatter
 
     ax.xaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
+    ax.ticklabel_format(axis="y", useOffset=False)
