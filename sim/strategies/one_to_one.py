@@ -106,15 +106,19 @@ class OneToOne(Campaign):
             kinds_mask(self.data_kinds),
         )
 
-    def select(self, plan: Plan, market: Market, allowance: float = math.inf) -> np.ndarray:
+    def select(
+        self, plan: Plan, market: Market, allowance: float = math.inf, waves: int = 1
+    ) -> np.ndarray:
         """Indices into the plan to contact in this wave, best value first.
 
         1. Finite values (profit-based plans: positive ones), at most ``max_share`` of
            consumers, in decreasing order of value.
         2. Profit-based plans: a creative (:func:`sim.economics.variant_key`, the key the
-           cost model charges content by) not yet produced is used only if the value of
-           the consumers it would reach in this wave covers its content cost; creatives
-           already produced (:attr:`Pool.creatives`) are free to reuse.
+           cost model charges content by) not yet produced is used only if it pays over
+           the ``waves`` it can still serve (this one included): the value of the
+           consumers it would reach in this wave, times ``waves`` (demand assumed to
+           recur), must cover its content cost.  Creatives already produced
+           (:attr:`Pool.creatives`) are free to reuse.
         3. The wave's ``allowance`` of the budget: the longest run of the ranking whose
            variable cost fits.  Holdout rows and contacts that would not be delivered
            (not addressable, frequency cap reached) cost nothing and earn nothing.
@@ -153,7 +157,7 @@ class OneToOne(Campaign):
             variants, inverse = np.unique(keys[idx], return_inverse=True)
             value = np.bincount(inverse, earned[idx], minlength=variants.size)
             new = ~np.isin(variants, np.fromiter(pool.creatives, np.int64, len(pool.creatives)))
-            short = new & (value < self.econ.content_cost_per_variant)
+            short = new & (value * waves < self.econ.content_cost_per_variant)
             if not short.any():
                 break
             allowed &= ~np.isin(keys, variants[short])
@@ -178,8 +182,8 @@ class OneToOne(Campaign):
                 yield market.env.timeout(day - market.now)
             n = market.pop.n
             plan = self.scorer.plan(market, np.arange(n), grid, self.econ, day, cfg.send_hour)
-            allowance = self.remaining_budget() / self.waves_left(market, day)
-            chosen = self.select(plan, market, allowance)
+            waves = self.waves_left(market, day)
+            chosen = self.select(plan, market, self.remaining_budget() / waves, waves)
             self.plans.append(plan)
             self.selected.append(chosen)
             times = plan.send_time[chosen]
