@@ -17,15 +17,16 @@ import numpy as np
 import pandas as pd
 
 from sim.config import CHANNELS, MarketConfig
-from sim.economics import EconomicsConfig, campaign_costs
+from sim.economics import EconomicsConfig, campaign_costs, optout_prices, window_months
 from sim.ledger import ContactStatus
 from sim.market import Market
-from sim.measure import channel_counts, diff_in_means, groups, response_flags
+from sim.measure import channel_counts, diff_in_means, groups, response_flags, tribe_groups
 from sim.population import Population, synthesize
 from sim.schema import ConfigError, build, choice
 from sim.strategies import Strategy, StrategyConfig, build_strategy_config, make_strategy
+from sim.strategies.base import CommonControls
 from sim.streams import Streams
-from sim.truth import Outcomes, outcomes, twin_worlds
+from sim.truth import Outcomes, PullForward, outcomes, twin_worlds
 
 
 @dataclass
@@ -44,6 +45,19 @@ class RunConfig:
             raise ConfigError(f"seed = {self.seed} is out of range; it must be >= 0.")
         self.economics.platform(self.strategy.name)
         check_categories(self.strategy, self.market.categories)
+        check_window(self.strategy, self.market.horizon_days)
+
+
+def check_window(strategy: Any, horizon_days: float) -> None:
+    """A campaign must start inside the simulated horizon.  One that ends after it is cut
+    at the horizon: it runs, and its data are charged, for the days simulated
+    (:func:`sim.economics.window_months`)."""
+    if isinstance(strategy, CommonControls) and strategy.start_day >= horizon_days:
+        raise ConfigError(
+            f"strategy.start_day = {strategy.start_day:g} is at or after "
+            f"market.horizon_days = {horizon_days:g}: the campaign would never run; "
+            f"start it before day {horizon_days:g} or lengthen the horizon."
+        )
 
 
 def check_categories(strategy: Any, categories: list[str], where: str = "strategy") -> None:
@@ -85,24 +99,43 @@ def build_run_config(data: dict[str, Any]) -> RunConfig:
 class Effect:
     """An incremental effect of the campaign (summed over consumers).
 
-    ``measured``: the holdout comparison a marketer can make, with its standard error;
-    the truth when the twin worlds ran (else None): ``true`` on the treated (the direct
-    effect), ``true_total`` market-wide (with word of mouth), ``spillover`` on consumers
-    never contacted (conversions only).
+    ``measured``: the holdout comparison a marketer can make, with its standard error.
+    The truth, when the twin worlds ran (else None; see :mod:`sim.truth`):
+
+    * ``true``: the **total effect**, campaign versus no campaign for everyone, spillover
+      through word of mouth included (the headline);
+    * ``direct``: the effect of the consumers' own contacts, everyone else's world as
+      without the campaign;
+    * ``holdout_estimand``: what the holdout comparison estimates (its expectation over
+      the holdout draw): the own contacts' effect on the treated under realised word of
+      mouth (consumer holdout), or the total effect on the campaign's tribes (tribe
+      holdout);
+    * ``spillover``: ``true - direct``;
+    * ``bias`` = ``measured - true``, the marketer's error against the total, with its
+      standard error ``bias_se`` (= ``measured_se``: the truth has no sampling error).
     """
 
     measured: float
     measured_se: float
     true: float | None = None
-    true_total: float | None = None
+    direct: float | None = None
+    holdout_estimand: float | None = None
     spillover: float | None = None
+
+    @property
+    def bias(self) -> float | None:
+        return None if self.true is None else self.measured - self.true
 
     def to_dict(self) -> dict[str, float | None]:
         out = {"measured": self.measured, "measured_se": self.measured_se, "true": self.true}
-        if self.true_total is not None:
-            out["true_total"] = self.true_total
-        if self.spillover is not None:
-            out["spillover"] = self.spillover
+        if self.true is not None:
+            out |= {
+                "direct": self.direct,
+                "holdout_estimand": self.holdout_estimand,
+                "spillover": self.spillover,
+                "bias": self.bias,
+                "bias_se": self.measured_se,
+            }
         return out
 
 
@@ -143,31 +176,41 @@ class RunResult:
     roi: Ratio
     cost_per_incremental_conversion: Ratio
     cost: dict[str, float]  # by type, and ``total``
+    optout_price: dict[str, float]  # value lost per opt-out, by channel
     opt_outs: int
     backlash_events: int
     purchases: int
     revenue: float
     awareness_lift: float | None = None  # truth only
     baseline_purchases: int | None = None  # truth only
+    pull_forward: PullForward | None = None  # truth only
+    holdout_unit: str = "consumer"  # what the holdout randomised (not in to_dict: a config key)
     run_seconds: float = 0.0
     campaign: Strategy | None = field(default=None, repr=False, compare=False)
 
     def table(self) -> pd.DataFrame:
         """The run's incremental figures, one per row: measured (holdout, with its
-        standard error) beside true (on the treated) and true market-wide."""
+        standard error) beside true (the total effect), the direct effect, the holdout's
+        own estimand and the bias (measured - true)."""
         rows = {
             "incremental conversions": self.incremental_conversions,
             "incremental revenue": self.incremental_revenue,
             "incremental profit": self.incremental_profit,
         }
-        data = {name: [e.measured, e.measured_se, e.true, e.true_total] for name, e in rows.items()}
+        data = {
+            name: [e.measured, e.measured_se, e.true, e.direct, e.holdout_estimand, e.bias]
+            for name, e in rows.items()
+        }
         for name, r in (
             ("ROI", self.roi),
             ("cost per incremental conversion", self.cost_per_incremental_conversion),
         ):
-            data[name] = [r.measured, None, r.true, None]
+            bias = None if r.true is None or r.measured is None else r.measured - r.true
+            data[name] = [r.measured, None, r.true, None, None, bias]
         return pd.DataFrame.from_dict(
-            data, orient="index", columns=["measured", "measured_se", "true", "true_total"]
+            data,
+            orient="index",
+            columns=["measured", "measured_se", "true", "direct", "holdout_estimand", "bias"],
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -189,6 +232,7 @@ class RunResult:
             "roi": self.roi.to_dict(),
             "cost_per_incremental_conversion": self.cost_per_incremental_conversion.to_dict(),
             "cost": dict(self.cost),
+            "optout_price": dict(self.optout_price),
             "opt_outs": self.opt_outs,
             "backlash_events": self.backlash_events,
             "purchases": self.purchases,
@@ -198,6 +242,8 @@ class RunResult:
             out["awareness_lift"] = self.awareness_lift
         if self.baseline_purchases is not None:
             out["baseline_purchases"] = self.baseline_purchases
+        if self.pull_forward is not None:
+            out["pull_forward"] = self.pull_forward.to_dict()
         out["run_seconds"] = self.run_seconds
         return out
 
@@ -208,6 +254,22 @@ def _net(o: Outcomes, margin: float) -> np.ndarray:
 
 def _safe_div(a: float, b: float) -> float | None:
     return a / b if b and math.isfinite(a) and math.isfinite(b) else None
+
+
+def opening_optout_prices(
+    cfg: MarketConfig, seed: int, population: Population, econ: EconomicsConfig, day: float
+) -> np.ndarray:
+    """:func:`sim.economics.optout_prices` in the market as it stands at ``day`` without
+    any campaign (the state the campaign meets at its start, the oracle's first wave)."""
+    market = Market(cfg, seed, population=population)
+    prices: list[np.ndarray] = []
+
+    def at_start() -> Any:
+        yield market.env.timeout(day)
+        prices.append(optout_prices(econ, market, day))
+
+    market.env.run(until=market.env.process(at_start()))
+    return prices[0]
 
 
 def run_experiment(
@@ -226,6 +288,8 @@ def run_experiment(
     m, econ = cfg.market, cfg.economics
     pop = population if population is not None else synthesize(m, Streams(cfg.seed))
     made: list[Strategy] = []
+    controls = cfg.strategy if isinstance(cfg.strategy, CommonControls) else None
+    unit = controls.holdout_unit if controls is not None else "consumer"
 
     def make() -> Strategy:
         s = strategy_factory() if strategy_factory else make_strategy(cfg.strategy, cfg.seed, econ)
@@ -233,7 +297,7 @@ def run_experiment(
         return s
 
     if cfg.truth:
-        gt = twin_worlds(m, cfg.seed, make, population=pop)
+        gt = twin_worlds(m, cfg.seed, make, population=pop, holdout_world=unit == "consumer")
         observed = gt.observed
     else:
         observed = Market(m, cfg.seed, population=pop)
@@ -241,27 +305,24 @@ def run_experiment(
         observed.run()
     n = pop.n
     ledger = observed.ledger
-    g = groups(ledger, n)
-    y1 = outcomes(ledger, n)
     strategy = made[0]
+    g, clusters = groups(ledger, n), None
+    if unit == "tribe" and len(ledger.contacts):
+        g, clusters = tribe_groups(strategy.holdout_mask(observed)), pop.tribe  # type: ignore[attr-defined]
+    y1 = outcomes(ledger, n)
     kinds = tuple(getattr(strategy, "data_kinds", ()))
-    months = (
-        max(
-            getattr(cfg.strategy, "end_day", m.horizon_days)
-            - getattr(cfg.strategy, "start_day", 0.0),
-            0.0,
-        )
-        / 30.0
-    )
-    costs = campaign_costs(econ, ledger, cfg.strategy.name, pop.consent, kinds, months)
+    start = controls.start_day if controls is not None else 0.0
+    months = window_months(start, controls.end_day if controls else 0.0, m.horizon_days)
+    prices = opening_optout_prices(m, cfg.seed, pop, econ, start)
+    costs = campaign_costs(econ, ledger, cfg.strategy.name, pop.consent, kinds, months, prices)
     non_offer = costs["total"] - costs["offer"]
     delivered = int((ledger.contacts.column("status") == ContactStatus.DELIVERED).sum())
     responses = response_flags(ledger, m.response.window_days)
     margin = econ.margin_rate
 
-    conv_hat, conv_se = diff_in_means(y1.conversions, g)
-    rev_hat, rev_se = diff_in_means(y1.revenue, g)
-    net_hat, net_se = diff_in_means(_net(y1, margin), g)
+    conv_hat, conv_se = diff_in_means(y1.conversions, g, clusters)
+    rev_hat, rev_se = diff_in_means(y1.revenue, g, clusters)
+    net_hat, net_se = diff_in_means(_net(y1, margin), g, clusters)
     profit_hat = net_hat - non_offer
     conversions = Effect(conv_hat, conv_se)
     revenue = Effect(rev_hat, rev_se)
@@ -270,36 +331,38 @@ def run_experiment(
     per_conversion = Ratio(_safe_div(costs["total"], conv_hat))
     awareness_lift: float | None = None
     baseline_purchases: int | None = None
+    pulled: PullForward | None = None
     if cfg.truth:
-        direct, total = gt.direct, gt.total
+        total, direct = gt.total, gt.direct
+        # What the holdout comparison estimates: own contacts removed, word of mouth as
+        # realised (consumer holdout), or the campaign's tribes against no campaign.
+        gap = gt.holdout_gap if unit == "consumer" else total
         t = g.treated
-        conv_true = float(direct.conversions[t].sum())
-        profit_true = float(_net(direct, margin)[t].sum()) - non_offer
-        conversions = Effect(
-            conv_hat,
-            conv_se,
-            true=conv_true,
-            true_total=float(total.conversions.sum()),
-            spillover=float(gt.spillover.conversions.sum()),
-        )
-        revenue = Effect(
-            rev_hat,
-            rev_se,
-            true=float(direct.revenue[t].sum()),
-            true_total=float(total.revenue.sum()),
-        )
-        profit = Effect(
-            profit_hat,
-            net_se,
-            true=profit_true,
-            true_total=float(_net(total, margin).sum()) - non_offer,
-        )
-        roi = Ratio(roi.measured, _safe_div(profit_true, costs["total"]))
-        per_conversion = Ratio(per_conversion.measured, _safe_div(costs["total"], conv_true))
+
+        def effect(
+            hat: float, se: float, of: Callable[[Outcomes], np.ndarray], cost: float
+        ) -> Effect:
+            true, own = float(of(total).sum()) - cost, float(of(direct).sum()) - cost
+            return Effect(
+                hat,
+                se,
+                true=true,
+                direct=own,
+                holdout_estimand=float(of(gap)[t].sum()) - cost,
+                spillover=true - own,
+            )
+
+        conversions = effect(conv_hat, conv_se, lambda o: o.conversions, 0.0)
+        revenue = effect(rev_hat, rev_se, lambda o: o.revenue, 0.0)
+        profit = effect(profit_hat, net_se, lambda o: _net(o, margin), non_offer)
+        assert profit.true is not None and conversions.true is not None
+        roi = Ratio(roi.measured, _safe_div(profit.true, costs["total"]))
+        per_conversion = Ratio(per_conversion.measured, _safe_div(costs["total"], conversions.true))
         awareness_lift = float(
             gt.observed.state.awareness.mean() - gt.baseline.state.awareness.mean()
         )
         baseline_purchases = int(outcomes(gt.baseline.ledger, n).conversions.sum())
+        pulled = gt.pull_forward()
     if ledger_dir is not None:
         ledger.to_parquet(ledger_dir)
     return RunResult(
@@ -319,12 +382,15 @@ def run_experiment(
         roi=roi,
         cost_per_incremental_conversion=per_conversion,
         cost=costs,
+        optout_price={ch: float(v) for ch, v in zip(CHANNELS, prices, strict=True)},
         opt_outs=len(ledger.optouts),
         backlash_events=int(ledger.contacts.column("backlash").sum()),
         purchases=int(y1.conversions.sum()),
         revenue=float(y1.revenue.sum()),
         awareness_lift=awareness_lift,
         baseline_purchases=baseline_purchases,
+        pull_forward=pulled,
+        holdout_unit=unit,
         run_seconds=time.perf_counter() - t_start,
         campaign=strategy,
     )

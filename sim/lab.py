@@ -157,8 +157,7 @@ def closed_loop(
     strategy = learned.campaign
     assert isinstance(strategy, OneToOne)
     predicted = 0.0
-    for plan in strategy.plans:
-        chosen = strategy.select(plan, population.n)
+    for plan, chosen in zip(strategy.plans, strategy.selected, strict=True):
         predicted += float(plan.value[chosen].sum())
     fixed = sum(learned.cost[k] for k in ("platform", "data")) + float(learned.cost["content"])
     realised = learned.incremental_profit.true

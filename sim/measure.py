@@ -6,8 +6,14 @@ contacts were recorded as ``holdout``).  For an outcome y summed over the window
 
     Δ̂ = (ȳ_T - ȳ_H)·n_T,   se(Δ̂) = n_T·sqrt(s²_T/n_T + s²_H/n_H).
 
-*True* figures sum the ground truth's direct effect over the same treated consumers
-(:mod:`sim.truth`); spillover through word of mouth is reported apart.
+With a tribe-randomised holdout the groups are whole tribes (every member of a tribe
+kept back against every member of the others) and the standard error is cluster-robust:
+the variance of ȳ_g is G/(G-1)·Σ_c (Σ_{i∈c} (y_i - ȳ_g))² / n_g² over the G tribes c of
+group g (Liang & Zeger, 1986).
+
+The ground truth (:mod:`sim.truth`) says what this estimates: with a consumer holdout,
+the own contacts' effect on the treated under realised word of mouth; with a tribe
+holdout, the total effect.
 A *response* is a purchase by a contacted consumer within the response window after a
 delivered contact (the marketer's usual attribution, sure things included).
 """
@@ -48,17 +54,39 @@ def groups(ledger: Ledger, n: int) -> Groups:
     return Groups(treated & ~holdout, holdout)
 
 
-def diff_in_means(y: np.ndarray, g: Groups) -> tuple[float, float]:
-    """Measured total effect on the treated and its standard error (see module doc)."""
+def tribe_groups(holdout: np.ndarray) -> Groups:
+    """Groups of a tribe-randomised holdout: every consumer outside the held-out tribes
+    against every consumer inside them (``holdout``: the per-consumer mask)."""
+    return Groups(~holdout, holdout.copy())
+
+
+def _mean_var(y: np.ndarray, clusters: np.ndarray | None) -> tuple[float, float]:
+    """Mean of ``y`` and the variance of that mean (cluster-robust with ``clusters``)."""
+    mean = float(y.mean())
+    if clusters is None:
+        return mean, float(y.var(ddof=1)) / y.size if y.size > 1 else 0.0
+    _, inverse = np.unique(clusters, return_inverse=True)
+    sums = np.bincount(inverse, y - mean)
+    g = sums.size
+    if g < 2:
+        return mean, float("nan")
+    return mean, float(g / (g - 1) * np.square(sums).sum()) / y.size**2
+
+
+def diff_in_means(
+    y: np.ndarray, g: Groups, clusters: np.ndarray | None = None
+) -> tuple[float, float]:
+    """Measured effect summed over the treated and its standard error (see module doc);
+    ``clusters``: per-consumer cluster ids for a cluster-robust standard error."""
     if g.n_treated == 0:
         return 0.0, 0.0  # an empty campaign: the effect summed over nobody is exactly 0
     if g.n_holdout < 2:
         return float("nan"), float("nan")
-    yt, yh = y[g.treated], y[g.holdout]
-    diff = float(yt.mean() - yh.mean())
-    var_t = float(yt.var(ddof=1)) if yt.size > 1 else 0.0
-    se = float(np.sqrt(var_t / yt.size + yh.var(ddof=1) / yh.size))
-    return diff * g.n_treated, se * g.n_treated
+    ct = None if clusters is None else clusters[g.treated]
+    ch = None if clusters is None else clusters[g.holdout]
+    mean_t, var_t = _mean_var(y[g.treated], ct)
+    mean_h, var_h = _mean_var(y[g.holdout], ch)
+    return (mean_t - mean_h) * g.n_treated, float(np.sqrt(var_t + var_h)) * g.n_treated
 
 
 def response_flags(ledger: Ledger, window_days: float) -> np.ndarray:

@@ -122,8 +122,11 @@ def comparison_table(
 ) -> pd.DataFrame:
     """One row per run: measured and true incremental figures side by side.
 
-    ``results`` and ``strategies`` map each run's name to its metrics and to its strategy
-    config; the rows are indexed by the label of that config (:func:`strategy_label`).
+    "true" is the total effect (campaign versus no campaign, spillover included),
+    "direct" the effect of own contacts only (:class:`sim.experiment.Effect`); both are
+    absent (None) when the run had no twin worlds.  ``results`` and ``strategies`` map
+    each run's name to its metrics and to its strategy config; the rows are indexed by
+    the label of that config (:func:`strategy_label`).
     """
     rows = []
     for name, m in results.items():
@@ -136,9 +139,12 @@ def comparison_table(
                 "incr_conv_measured": ic["measured"],
                 "incr_conv_se": ic["measured_se"],
                 "incr_conv_true": ic.get("true"),
+                "incr_conv_direct": ic.get("direct"),
                 "incr_profit_measured": ip["measured"],
                 "incr_profit_se": ip["measured_se"],
                 "incr_profit_true": ip.get("true"),
+                "incr_profit_direct": ip.get("direct"),
+                "incr_profit_bias": ip.get("bias"),
                 "roi_measured": roi["measured"],
                 "roi_true": roi.get("true"),
                 "cost_total": m["cost"]["total"],
@@ -151,7 +157,8 @@ def comparison_table(
 
 
 def format_table(table: pd.DataFrame) -> str:
-    """A readable text rendering of a :func:`comparison_table` for the terminal."""
+    """A readable text rendering of a :func:`comparison_table` for the terminal: measured
+    (± standard error) beside true (the total effect) and direct (own contacts only)."""
 
     def pm(v: float, se: float) -> str:
         return "-" if v is None or not np.isfinite(v) else f"{v:,.0f} ± {se:,.0f}"
@@ -169,11 +176,13 @@ def format_table(table: pd.DataFrame) -> str:
                 for v, s in zip(table["incr_conv_measured"], table["incr_conv_se"], strict=True)
             ],
             "true": [num(v) for v in table["incr_conv_true"]],
+            "direct": [num(v) for v in table["incr_conv_direct"]],
             "incr. profit measured": [
                 pm(v, s)
                 for v, s in zip(table["incr_profit_measured"], table["incr_profit_se"], strict=True)
             ],
             "true ": [num(v) for v in table["incr_profit_true"]],
+            "direct ": [num(v) for v in table["incr_profit_direct"]],
             "ROI meas.": [num(v, ".2f") for v in table["roi_measured"]],
             "ROI true": [num(v, ".2f") for v in table["roi_true"]],
             "cost": [num(v) for v in table["cost_total"]],

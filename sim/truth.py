@@ -1,11 +1,13 @@
-"""Ground truth by twin-world replay under common random numbers.
+"""Ground truth by replaying the same market under common random numbers.
 
-For a campaign we run three worlds of the *same* market (same population, same seed):
+For a campaign we run up to four worlds of the *same* market (same population, same seed):
 
 1. **observed world** (``y1``): the campaign runs as it would, holdout included;
 2. **baseline world** (``y0``): no campaign at all;
 3. **direct world** (``yd``): the observed world's contact log is replayed batch by
-   batch, while word of mouth is *frozen* at the baseline world's tribe signals.
+   batch, while word of mouth is *frozen* at the baseline world's tribe signals;
+4. **holdout world** (``yh``): no contact at all, while word of mouth is *replayed* from
+   the observed world's tribe signals: everyone lives as the holdout does.
 
 Every random number a consumer uses is a pure function of (seed, purpose, step, consumer
 id) (:mod:`sim.streams`): purchase, browse, store-visit, ping and lapse draws are
@@ -13,15 +15,32 @@ whole-population arrays, the details of a purchase, session or open cart use
 consumer-keyed hashed uniforms, and responses are keyed by (step, k) and indexed by
 consumer; so the worlds differ only through the campaign.  Per consumer:
 
-* ``total = y1 - y0``: the campaign's whole effect on that consumer;
+* ``total = y1 - y0``: the campaign's whole effect on that consumer.  Summed over
+  everyone it is the headline truth: campaign versus no campaign, spillover included;
 * ``direct = yd - y0``: the effect of the consumer's own contacts, with everything
   else (tribe-mates' word of mouth) as in the no-campaign world.  It is exactly zero for
   anyone never contacted, holdout included;
-* ``spillover = y1 - yd``: what word of mouth carried, so ``total = direct + spillover``.
+* ``spillover = y1 - yd``: what word of mouth carried, so ``total = direct + spillover``;
+* ``holdout gap = y1 - yh``: the effect of the consumer's own contacts in the world the
+  campaign made.  A consumer-randomised holdout lives in that world without contacts, so
+  its members' ``y1`` *is* their ``yh``, and the holdout's difference in means estimates
+  the holdout gap summed over the treated (its own estimand), not the total effect: it
+  misses the spillover onto the holdout and onto consumers never targeted, and it takes
+  the direct effect under realised rather than no-campaign word of mouth.
 
-A randomised holdout's difference in means estimates the mean direct effect on the
-treated (ITT), because the spillover reaches treated and holdout alike; spillover is
-reported apart.
+A tribe-randomised holdout (whole tribes kept back) receives no word of mouth from the
+campaign, so its members' ``y1`` is their ``y0`` and its comparison estimates the total
+effect on the campaign's tribes, which is the total effect.
+
+**Pulled-forward purchases** (:class:`PullForward`): comparing the observed and baseline
+worlds interval by interval (the market's steps), the *gross bump* is the purchases the
+campaign world has in an interval beyond the baseline's, the *displaced* purchases those
+it lacks; their difference is the net effect.  A displaced purchase of a consumer who had
+by then bought more than in the baseline is *pulled forward* (bought earlier instead);
+the rest are *suppressed* (e.g. by backlash).  The ledger's ``induced`` flag counts the
+purchases due to a contact's persuasion given the campaign world's own state, so it
+leaves out purchases the contact caused through awareness or word of mouth; it is
+reported beside the cross-world figures.
 """
 
 from __future__ import annotations
@@ -74,6 +93,85 @@ def outcomes(ledger: Ledger, n: int, t0: float = 0.0, t1: float = np.inf) -> Out
     )
 
 
+@dataclass(frozen=True)
+class PullForward:
+    """How a campaign's purchase bump splits (counts over the window, everyone).
+
+    ``gross``: purchases in intervals where the campaign world has more than the baseline
+    (the bump); ``displaced``: purchases the baseline has and the campaign world lacks,
+    of which ``pulled_forward`` by consumers who had already bought more than in the
+    baseline and ``suppressed`` the rest; ``net = gross - displaced`` (the total effect on
+    purchases); ``share``: pulled_forward / gross (None without a bump); ``induced``:
+    purchases the ledger flags as induced in the campaign world.
+    """
+
+    gross: int
+    displaced: int
+    pulled_forward: int
+    suppressed: int
+    net: int
+    share: float | None
+    induced: int
+
+    def to_dict(self) -> dict[str, float | int | None]:
+        return {
+            "gross": self.gross,
+            "displaced": self.displaced,
+            "pulled_forward": self.pulled_forward,
+            "suppressed": self.suppressed,
+            "net": self.net,
+            "share": self.share,
+            "induced": self.induced,
+        }
+
+
+def _interval_counts(
+    ledger: Ledger, step_days: float, n_steps: int, window: tuple[float, float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Purchases per (consumer, interval) within the window: sorted keys and counts."""
+    p = ledger.purchases
+    t = p.column("time")
+    sel = (t >= window[0]) & (t < window[1])
+    step = np.floor(t[sel] / step_days).astype(np.int64)
+    key = p.column("consumer")[sel].astype(np.int64) * (n_steps + 1) + step
+    keys, counts = np.unique(key, return_counts=True)
+    return keys, counts
+
+
+def pull_forward(campaign: Market, baseline: Market, window: tuple[float, float]) -> PullForward:
+    """Split the campaign world's purchase bump against the baseline (see module doc)."""
+    cfg = campaign.cfg
+    span = cfg.n_steps + 1
+    k1, c1 = _interval_counts(campaign.ledger, cfg.step_days, cfg.n_steps, window)
+    k0, c0 = _interval_counts(baseline.ledger, cfg.step_days, cfg.n_steps, window)
+    keys = np.union1d(k1, k0)
+    diff = np.zeros(keys.size, np.int64)
+    diff[np.searchsorted(keys, k1)] += c1
+    diff[np.searchsorted(keys, k0)] -= c0
+    gross = int(diff[diff > 0].sum())
+    displaced = int(-diff[diff < 0].sum())
+    # Each consumer's lead over the baseline before each of its intervals (keys are
+    # sorted consumer-major, interval-minor).
+    consumer = keys // span
+    first = np.ones(keys.size, bool)
+    first[1:] = consumer[1:] != consumer[:-1]
+    before = np.cumsum(diff) - diff
+    lead = before - before[first][np.cumsum(first) - 1]
+    pulled = int(np.minimum(np.maximum(-diff, 0), np.maximum(lead, 0)).sum())
+    t = campaign.ledger.purchases.column("time")
+    in_window = (t >= window[0]) & (t < window[1])
+    induced = int(campaign.ledger.purchases.column("induced")[in_window].sum())
+    return PullForward(
+        gross=gross,
+        displaced=displaced,
+        pulled_forward=pulled,
+        suppressed=displaced - pulled,
+        net=gross - displaced,
+        share=pulled / gross if gross else None,
+        induced=induced,
+    )
+
+
 def run_world(
     cfg: MarketConfig,
     seed: int,
@@ -87,17 +185,30 @@ def run_world(
     return market.run()
 
 
+WORLDS = ("observed", "baseline", "direct", "holdout")
+
+
 @dataclass
 class GroundTruth:
     observed: Market
     baseline: Market
     direct_world: Market
     window: tuple[float, float]
+    holdout_world: Market | None = None
 
     def outcome(self, world: str) -> Outcomes:
-        m = {"observed": self.observed, "baseline": self.baseline, "direct": self.direct_world}[
-            world
-        ]
+        markets = {
+            "observed": self.observed,
+            "baseline": self.baseline,
+            "direct": self.direct_world,
+            "holdout": self.holdout_world,
+        }
+        m = markets.get(world)
+        if m is None:
+            raise ValueError(
+                f"world {world!r} was not run; worlds: {', '.join(WORLDS)} "
+                "(the holdout world only with twin_worlds(..., holdout_world=True))."
+            )
         return outcomes(m.ledger, m.pop.n, *self.window)
 
     @property
@@ -112,6 +223,14 @@ class GroundTruth:
     def spillover(self) -> Outcomes:
         return self.outcome("observed") - self.outcome("direct")
 
+    @property
+    def holdout_gap(self) -> Outcomes:
+        """``y1 - yh``: own contacts' effect under realised word of mouth (module doc)."""
+        return self.outcome("observed") - self.outcome("holdout")
+
+    def pull_forward(self) -> PullForward:
+        return pull_forward(self.observed, self.baseline, self.window)
+
 
 def twin_worlds(
     cfg: MarketConfig,
@@ -119,12 +238,15 @@ def twin_worlds(
     make_strategy: Callable[[], Strategy],
     window: tuple[float, float] | None = None,
     population: Population | None = None,
+    holdout_world: bool = True,
 ) -> GroundTruth:
-    """Run the observed, baseline and direct worlds of one campaign (see module doc)."""
+    """Run the observed, baseline, direct and (``holdout_world``) holdout worlds of one
+    campaign (see module doc)."""
     pop = population if population is not None else synthesize(cfg, Streams(seed))
     observed = run_world(cfg, seed, make_strategy(), pop)
     baseline = run_world(cfg, seed, None, pop)
     direct = run_world(
         cfg, seed, Replay(observed.ledger.contacts.frame()), pop, wom_override=baseline.wom_log
     )
-    return GroundTruth(observed, baseline, direct, window or (0.0, cfg.horizon_days))
+    held = run_world(cfg, seed, None, pop, wom_override=observed.wom_log) if holdout_world else None
+    return GroundTruth(observed, baseline, direct, window or (0.0, cfg.horizon_days), held)

@@ -29,7 +29,14 @@ def test_run_equals_the_entry_points_function() -> None:
     a.pop("run_seconds"), b.pop("run_seconds")
     assert a == b
     table = result.table()
-    assert list(table.columns) == ["measured", "measured_se", "true", "true_total"]
+    assert list(table.columns) == [
+        "measured",
+        "measured_se",
+        "true",
+        "direct",
+        "holdout_estimand",
+        "bias",
+    ]
     assert table.loc["incremental profit", "true"] == result.incremental_profit.true
     ax = api.plot(result)
     assert [t.get_text() for t in ax.get_xticklabels()] == [

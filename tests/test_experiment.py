@@ -40,6 +40,7 @@ KEYS = [
     "roi",
     "cost_per_incremental_conversion",
     "cost",
+    "optout_price",
     "opt_outs",
     "backlash_events",
     "purchases",
@@ -73,16 +74,41 @@ def test_metrics_json_is_the_results_to_dict(
     written = json.loads((tmp_path / "metrics.json").read_text())
     assert json.dumps(written) == text  # same keys, same order, same values
     assert json.loads(text) == written
-    assert list(written) == [*KEYS, "awareness_lift", "baseline_purchases", "run_seconds"]
-    assert list(written["incremental_conversions"]) == [
+    assert list(written) == [
+        *KEYS,
+        "awareness_lift",
+        "baseline_purchases",
+        "pull_forward",
+        "run_seconds",
+    ]
+    effect_keys = [
         "measured",
         "measured_se",
         "true",
-        "true_total",
+        "direct",
+        "holdout_estimand",
         "spillover",
+        "bias",
+        "bias_se",
     ]
-    assert list(written["incremental_profit"]) == ["measured", "measured_se", "true", "true_total"]
+    for key in ("incremental_conversions", "incremental_revenue", "incremental_profit"):
+        assert list(written[key]) == effect_keys, key
+        e = written[key]
+        assert e["bias"] == pytest.approx(e["measured"] - e["true"])
+        assert e["spillover"] == pytest.approx(e["true"] - e["direct"])
     assert list(written["roi"]) == ["measured", "true"]
+    assert list(written["optout_price"]) == [
+        "email",
+        "sms",
+        "push",
+        "social",
+        "direct_mail",
+        "phone",
+        "display",
+    ]
+    pf = written["pull_forward"]
+    assert pf["net"] == written["incremental_conversions"]["true"]
+    assert pf["gross"] - pf["displaced"] == pf["net"]
 
 
 def test_result_fields_are_typed_for_a_notebook() -> None:

@@ -10,28 +10,39 @@ with status ``holdout``), a contact window, and a frequency cap per consumer.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 
-from sim.economics import EconomicsConfig
+from sim.economics import EconomicsConfig, variant_key
 from sim.market import ContactResult, Market, Strategy
 from sim.schema import ConfigError, build, check_fields, choice, spec
 from sim.streams import Purpose
+
+HOLDOUT_UNITS = ("consumer", "tribe")
 
 
 @dataclass
 class CommonControls:
     """Controls every campaign has.
 
-    ``holdout_share``: share of consumers kept uncontacted (in (0, 1)).  ``start_day`` and
-    ``end_day``: the contact window.  ``frequency_cap``: most contacts per consumer over
-    the run.  ``budget``: most variable spend (contact and personalisation costs) over
-    the run, ``null`` for none.  ``send_hour``: hour of day scheduled waves go out.
+    ``holdout_share``: share of consumers kept uncontacted (in (0, 1)).  ``holdout_unit``:
+    what is randomised into the holdout: single ``consumer``s, or whole ``tribe``s (a
+    cluster-randomised holdout: ``round(holdout_share x tribes)`` tribes, at least one and
+    never all, are kept back with all their members; word of mouth then cannot carry the
+    campaign into the holdout, so the comparison measures the total effect, spillover
+    included; it assumes the marketer knows the communities that carry word of mouth).
+    ``start_day`` and ``end_day``: the contact window; a window reaching past the
+    market's horizon is cut there (and its data charged as simulated), one starting at or
+    after it is refused (:class:`sim.experiment.RunConfig`).  ``frequency_cap``: most
+    contacts per consumer over the run.  ``budget``: most variable spend (contact and
+    personalisation costs) over the run, ``null`` for none.  ``send_hour``: hour of day
+    scheduled waves go out.
     """
 
     holdout_share: float = spec(0.1, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
+    holdout_unit: str = spec("consumer", choices=HOLDOUT_UNITS)
     start_day: float = spec(0.0, lo=0.0)
     end_day: float = spec(60.0, lo=0.0)
     frequency_cap: int = spec(100, lo=1)
@@ -107,10 +118,12 @@ class NoCampaign:
 
 @dataclass
 class Pool:
-    """What a campaign has used of its frequency cap and budget; parts of a hybrid share one."""
+    """What a campaign has used of its frequency cap and budget, and the creatives
+    (:func:`sim.economics.variant_key`) it has produced; parts of a hybrid share one."""
 
     sent: np.ndarray | None = None
     spent: float = 0.0
+    creatives: set[int] = field(default_factory=set)
 
 
 class Campaign:
@@ -120,7 +133,8 @@ class Campaign:
     both known to the marketer) are sent; holdout consumers become ghost contacts
     (``status == holdout``) that cost nothing; the frequency cap counts real contacts;
     the budget admits the longest prefix of the batch (in the order given, i.e. by the
-    strategy's priority) whose variable cost fits.
+    strategy's priority) whose variable cost fits: a backstop, since a strategy that ranks
+    by value plans its spend when it decides (one-to-one: :meth:`OneToOne.select`).
     """
 
     data_kinds: tuple[str, ...] = ()
@@ -136,10 +150,21 @@ class Campaign:
         self._holdout: np.ndarray | None = None
 
     def holdout_mask(self, market: Market) -> np.ndarray:
-        """Per-consumer random holdout, fixed for the run (its own keyed stream)."""
+        """Per-consumer random holdout, fixed for the run (its own keyed stream): each
+        consumer with probability ``holdout_share``, or every member of a fixed number of
+        randomly chosen tribes (``holdout_unit: tribe``)."""
         if self._holdout is None:
-            u = market.streams.uniform(Purpose.ASSIGNMENT, market.pop.n, self.key)
-            self._holdout = u < np.float32(self.controls.holdout_share)
+            share = self.controls.holdout_share
+            if self.controls.holdout_unit == "tribe":
+                n_tribes = market.pop.n_tribes
+                held = min(max(round(share * n_tribes), 1), n_tribes - 1)
+                u = market.streams.uniform(Purpose.ASSIGNMENT, n_tribes, self.key, 1)
+                tribes = np.zeros(n_tribes, bool)
+                tribes[np.argsort(u, kind="stable")[:held]] = True
+                self._holdout = tribes[market.pop.tribe]
+            else:
+                u = market.streams.uniform(Purpose.ASSIGNMENT, market.pop.n, self.key)
+                self._holdout = u < np.float32(share)
         return self._holdout
 
     def in_window(self, market: Market) -> bool:
@@ -181,10 +206,7 @@ class Campaign:
         if self.controls.budget is not None:
             ch = np.broadcast_to(np.asarray(kw["channel"]), (m,))
             depth = np.broadcast_to(np.asarray(kw.get("depth", 0.0), np.float64), (m,))
-            cost = (
-                self.econ.contact_costs()[ch] + self.econ.personalisation_cost_per_contact * depth
-            )
-            cost = np.where(hold, 0.0, cost)
+            cost = np.where(hold, 0.0, self.econ.unit_costs(ch, depth))
             fits = np.cumsum(cost) <= self.controls.budget - pool.spent + 1e-9
             take(fits)
             m = consumers.shape[0]
@@ -193,8 +215,24 @@ class Campaign:
             if m == 0:
                 return None
         res = market.contact(consumers, holdout=hold, **kw)
-        pool.sent[consumers[res.delivered]] += 1
+        got = res.delivered
+        pool.sent[consumers[got]] += 1
+        if got.any():
+            shape = (m,)
+            keys = variant_key(
+                np.broadcast_to(np.asarray(kw["channel"]), shape)[got],
+                np.broadcast_to(np.asarray(kw.get("category", -1)), shape)[got],
+                np.broadcast_to(np.asarray(kw.get("discount", 0.0)), shape)[got],
+                np.broadcast_to(np.asarray(kw.get("depth", 0.0)), shape)[got],
+            )
+            pool.creatives.update(int(k) for k in np.unique(keys))
         return res
+
+    def remaining_budget(self) -> float:
+        """Budget not yet spent (infinite without a budget)."""
+        if self.controls.budget is None:
+            return float("inf")
+        return max(self.controls.budget - self.pool.spent, 0.0)
 
     def start(self, market: Market) -> None:
         """Register the campaign's SimPy processes (each strategy defines it)."""

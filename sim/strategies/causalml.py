@@ -12,8 +12,9 @@ arm of highest value; profit-based selection keeps positive values.
 
 If it has no fitted model when the strategy starts (:attr:`CausalMLScorer.needs_pilot`),
 the one-to-one strategy first runs the pilot itself, inside the market, on a random
-sample outside the holdout (see :meth:`CausalMLScorer.run_pilot`), and learns from what
-it observes.  ``strategy.estimator`` chooses the estimator (``x_lightgbm`` defaults).
+sample (its holdout members get would-be contacts only; see
+:meth:`CausalMLScorer.run_pilot`), and learns from what it observes outside the holdout.
+``strategy.estimator`` chooses the estimator (``x_lightgbm`` defaults).
 """
 
 from __future__ import annotations
@@ -146,22 +147,26 @@ class CausalMLScorer:
         )
 
     def run_pilot(self, campaign: Campaign, market: Market) -> Generator[simpy.Event, Any, None]:
-        """Run the pilot inside the market (outside the holdout), wait, then fit."""
+        """Run the pilot inside the market, wait, then fit on the sample outside the holdout.
+
+        The campaign's holdout members drawn into the pilot get would-be contacts
+        (holdout rows, never delivered) like every other contact of the campaign, so the
+        holdout stays a mirror of the treated group; the scorer learns from the rest."""
         cfg = self.pilot_cfg
         n = market.pop.n
         assignment = assign(market.streams, n, cfg)
-        assignment[campaign.holdout_mask(market)] = -1
-        sample = np.flatnonzero(assignment >= 0)
+        drawn = np.flatnonzero(assignment >= 0)
+        sample = drawn[~campaign.holdout_mask(market)[drawn]]
         kinds = tuple(cfg.data_kinds)
         feats = market.features(kinds)
         names = [c for c in feats.columns if feats[c].iloc[sample].notna().any()]
         X = feats[names].to_numpy(np.float64)[sample]
         bought_before = market.obs.n_purchases[sample].copy()
-        offers = offer_columns(market, self.arms, kinds, sample)
+        offers = offer_columns(market, self.arms, kinds, drawn)
         for j, offer in enumerate(offers):
-            sel = assignment[sample] == j + 1
+            sel = assignment[drawn] == j + 1
             kw = {k: (v[sel] if isinstance(v, np.ndarray) else v) for k, v in offer.items()}
-            campaign.send(market, sample[sel], arm=j + 1, **kw)
+            campaign.send(market, drawn[sel], arm=j + 1, **kw)
         yield market.env.timeout(cfg.window_days)
         y = (market.obs.n_purchases[sample] > bought_before).astype(np.float64)
         labels = np.array([CONTROL] + [a.name for a in self.arms])[assignment[sample]]

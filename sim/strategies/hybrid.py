@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
+import numpy as np
+
 from sim.economics import EconomicsConfig
 from sim.market import Market
 from sim.schema import spec
@@ -62,6 +64,10 @@ class Hybrid:
         for p in self.parts:
             kinds.update(p.data_kinds)
         self.data_kinds = tuple(sorted(kinds))
+
+    def holdout_mask(self, market: Market) -> np.ndarray:
+        """The holdout every part shares."""
+        return self.parts[0].holdout_mask(market)
 
     def start(self, market: Market) -> None:
         for part in self.parts:

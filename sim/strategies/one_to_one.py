@@ -5,11 +5,15 @@ consumer's best offer from a grid (channels x categories x discounts, at persona
 depth ``depth`` using ``data_kinds``) and a value.  Profit-based scorers contact those
 with positive expected incremental profit; the propensity scorer contacts the most
 likely buyers.  Either way at most ``max_share`` of consumers per wave, best value
-first, and within the budget.  Messages go out at each consumer's send hour.
+first.  A budget is spent by value across the campaign: each wave may spend the budget
+left divided by the waves left (what a wave leaves unspent carries over), on its best
+values first, decided when the wave is planned.  Messages go out at each consumer's send
+hour.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +22,7 @@ import numpy as np
 import simpy
 
 from sim.config import CHANNELS, DATA_KINDS, channel_code
-from sim.economics import EconomicsConfig
+from sim.economics import EconomicsConfig, variant_key
 from sim.market import Market
 from sim.response import kinds_mask
 from sim.schema import ConfigError, spec
@@ -87,7 +91,7 @@ class OneToOne(Campaign):
         self.data_kinds = tuple(cfg.data_kinds)
         self.scorer = scorer or SCORERS[cfg.scorer](self.data_kinds, seed, cfg)
         self.plans: list[Plan] = []
-        self.paid_variants: set[int] = set()
+        self.selected: list[np.ndarray] = []  # per plan: the indices chosen to contact
 
     def start(self, market: Market) -> None:
         market.env.process(self._waves(market))
@@ -102,33 +106,67 @@ class OneToOne(Campaign):
             kinds_mask(self.data_kinds),
         )
 
-    def select(self, plan: Plan, n: int) -> np.ndarray:
-        """Indices into the plan to contact, best value first.
+    def select(
+        self, plan: Plan, market: Market, allowance: float = math.inf, waves: int = 1
+    ) -> np.ndarray:
+        """Indices into the plan to contact in this wave, best value first.
 
-        For profit-based plans a message variant (channel x category x discount x depth)
-        not yet produced is used only if the value of the consumers it would reach covers
-        its content cost (variants already paid for are free to reuse).
+        1. Finite values (profit-based plans: positive ones), at most ``max_share`` of
+           consumers, in decreasing order of value.
+        2. Profit-based plans: a creative (:func:`sim.economics.variant_key`, the key the
+           cost model charges content by) not yet produced is used only if it pays over
+           the ``waves`` it can still serve (this one included): the value of the
+           consumers it would reach in this wave, times ``waves`` (demand assumed to
+           recur), must cover its content cost.  Creatives already produced
+           (:attr:`Pool.creatives`) are free to reuse.
+        3. The wave's ``allowance`` of the budget: the longest run of the ranking whose
+           variable cost fits.  Holdout rows and contacts that would not be delivered
+           (not addressable, frequency cap reached) cost nothing and earn nothing.
+
+        Steps 2 and 3 repeat until no creative falls below its cost (cutting the ranking
+        can leave one short; dropping one frees budget for the next values).
         """
+        n = market.pop.n
         order = np.argsort(-plan.value, kind="stable")
         order = order[np.isfinite(plan.value[order])]
         if plan.profit_based:
             order = order[plan.value[order] > 0]
         order = order[: int(np.floor(self.cfg.max_share * n))]
-        if plan.profit_based and order.size:
-            depth = np.full(order.size, self.cfg.depth) if plan.depth is None else plan.depth[order]
-            key = (
-                plan.channel[order].astype(np.int64) * 1_000_000
-                + (plan.category[order].astype(np.int64) + 1) * 1_000
-                + np.round(plan.discount[order] * 100).astype(np.int64) * 2
-                + (depth > 0)
-            )
-            variants, inverse = np.unique(key, return_inverse=True)
-            value = np.bincount(inverse, plan.value[order])
-            paid = np.isin(variants, np.fromiter(self.paid_variants, np.int64))
-            keep = paid | (value >= self.econ.content_cost_per_variant)
-            self.paid_variants.update(int(v) for v in variants[keep])
-            order = order[keep[inverse]]
-        return order
+        if not order.size:
+            return order
+        who = plan.consumer[order]
+        channel = plan.channel[order]
+        depth = np.full(order.size, self.cfg.depth) if plan.depth is None else plan.depth[order]
+        pool = self.pool
+        capped = (
+            pool.sent[who] >= self.controls.frequency_cap
+            if pool.sent is not None
+            else np.zeros(order.size, bool)
+        )
+        paid = self.addressable(market, who, channel) & ~self.holdout_mask(market)[who] & ~capped
+        cost = np.where(paid, self.econ.unit_costs(channel, depth), 0.0)
+        earned = np.where(paid, plan.value[order], 0.0)
+        keys = variant_key(channel, plan.category[order], plan.discount[order], depth)
+        allowed = np.ones(order.size, bool)
+        while True:
+            idx = np.flatnonzero(allowed)
+            if math.isfinite(allowance):
+                idx = idx[np.cumsum(cost[idx]) <= allowance + 1e-9]
+            if not plan.profit_based or not idx.size:
+                break
+            variants, inverse = np.unique(keys[idx], return_inverse=True)
+            value = np.bincount(inverse, earned[idx], minlength=variants.size)
+            new = ~np.isin(variants, np.fromiter(pool.creatives, np.int64, len(pool.creatives)))
+            short = new & (value * waves < self.econ.content_cost_per_variant)
+            if not short.any():
+                break
+            allowed &= ~np.isin(keys, variants[short])
+        return order[idx]
+
+    def waves_left(self, market: Market, day: float) -> int:
+        """Waves from ``day`` on (``day`` included) inside the window and the horizon."""
+        end = min(self.cfg.end_day, market.cfg.horizon_days)
+        return max(math.ceil((end - day) / self.cfg.every_days - 1e-9), 1)
 
     def _waves(self, market: Market) -> Generator[simpy.Event, Any, None]:
         cfg = self.cfg
@@ -144,8 +182,10 @@ class OneToOne(Campaign):
                 yield market.env.timeout(day - market.now)
             n = market.pop.n
             plan = self.scorer.plan(market, np.arange(n), grid, self.econ, day, cfg.send_hour)
+            waves = self.waves_left(market, day)
+            chosen = self.select(plan, market, self.remaining_budget() / waves, waves)
             self.plans.append(plan)
-            chosen = self.select(plan, n)
+            self.selected.append(chosen)
             times = plan.send_time[chosen]
             for t in np.unique(times):
                 sel = chosen[times == t]

@@ -23,8 +23,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import simpy
 
-from sim.config import CHANNELS
-from sim.economics import EconomicsConfig
+from sim.economics import EconomicsConfig, optout_prices
 from sim.market import Market
 from sim.observe import interest
 from sim.strategies.base import Campaign
@@ -93,9 +92,16 @@ def observed_send_time(
 
 
 class OracleScorer:
-    """Expected incremental profit from the simulator's own response model."""
+    """Expected incremental profit from the simulator's own response model.
+
+    An opt-out is valued at the channel's forward value per consumer
+    (:func:`sim.economics.optout_prices`), computed at the first wave (the campaign's
+    start), the price the cost model charges."""
 
     name = "oracle"
+
+    def __init__(self) -> None:
+        self.optout_price: np.ndarray | None = None
 
     def plan(
         self,
@@ -116,7 +122,9 @@ class OracleScorer:
         send = day + np.floor(pop.active_hour[consumers]) / 24.0
         n = consumers.shape[0]
         costs = econ.contact_costs()
-        optout_v = np.array([econ.optout_value[c] for c in CHANNELS])
+        if self.optout_price is None:
+            self.optout_price = optout_prices(econ, market, day)
+        optout_v = self.optout_price
         optout_p = market.cfg.creepiness.optout_prob
         margin = econ.margin_rate * basket
         discount_costs = [disc * basket for disc in grid.discounts]

@@ -5,14 +5,19 @@ the k-1 largest declared tribes, the rest pooled), ``kmeans`` (k-means on the ob
 interest profile, implicit and explicit data; scikit-learn) or ``rfm`` (recency,
 frequency and monetary quantile cells, transactional data; ⌈k^{1/3}⌉ bins each).  k = 1
 is mass; k ≥ N gives every consumer a segment of one.  Each segment's message is about
-the category its members show most interest in.
+the category its members show most interest in, so segments that favour the same
+category share one message and one creative (:func:`sim.economics.variant_key`, what
+content is charged by): a campaign's content cost is its number of distinct creatives
+(:attr:`Segmented.creatives`, at most channel x categories) times the unit cost, not its
+number of segments.
 
 A **test wave** first contacts ``test_share`` of every segment; after the response
 window the marketer compares the test group's spend with the rest of the segment and
-keeps only segments whose estimated incremental margin per contact exceeds its cost.
-The **roll-out** then contacts the paying segments every ``every_days``.  Fine
-segments are precise but their tests are noisy and each needs its own content variant:
-the granularity trade-off (stylised fact 4).
+keeps only segments whose estimated incremental margin per contact exceeds its cost
+(contact and personalisation; the creatives were made for the test, so content is sunk
+by then).  The **roll-out** then contacts the paying segments every ``every_days``.  Fine
+segments are precise but their tests are noisy, and finer segments need more distinct
+messages: the granularity trade-off (stylised fact 4).
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import numpy as np
 import simpy
 
 from sim.config import CHANNELS, channel_code
-from sim.economics import EconomicsConfig
+from sim.economics import EconomicsConfig, variant_key
 from sim.market import Market
 from sim.observe import interest
 from sim.schema import spec
@@ -96,6 +101,7 @@ class Segmented(Campaign):
         self.cfg = cfg
         self.data_kinds = BASIS_KINDS[cfg.basis]
         self.paying: np.ndarray | None = None
+        self.creatives: np.ndarray = np.zeros(0, np.int64)  # variant keys of the messages
 
     def start(self, market: Market) -> None:
         market.env.process(self._run(market))
@@ -113,6 +119,7 @@ class Segmented(Campaign):
         np.add.at(weight, seg, prof)
         seg_cat = np.where(weight.sum(axis=1) > 0, weight.argmax(axis=1), -1)
         category = seg_cat[seg].astype(np.int16)
+        self.creatives = np.unique(variant_key(ch, seg_cat, cfg.discount, cfg.depth))
         kinds = sum(
             1 << i
             for i, k in enumerate(("implicit", "explicit", "ambient"))
@@ -145,10 +152,7 @@ class Segmented(Campaign):
         s_r = np.bincount(seg[rest], gain[rest], minlength=n_seg)
         with np.errstate(invalid="ignore", divide="ignore"):
             lift = s_t / n_t - s_r / n_r
-        unit_cost = (
-            self.econ.contact_cost[cfg.channel]
-            + self.econ.personalisation_cost_per_contact * cfg.depth
-        )
+        unit_cost = float(self.econ.unit_costs(ch, cfg.depth))
         value = self.econ.margin_rate * (1 - cfg.discount) * lift - unit_cost
         big = (n_t >= 1) & (sizes >= min(cfg.min_segment_size, max(n // n_seg, 1)))
         self.paying = np.nan_to_num(value) > 0
