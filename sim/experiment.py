@@ -26,7 +26,7 @@ from sim.schema import ConfigError, build, choice
 from sim.strategies import Strategy, StrategyConfig, build_strategy_config, make_strategy
 from sim.strategies.base import CommonControls
 from sim.streams import Streams
-from sim.truth import Outcomes, PullForward, outcomes, twin_worlds
+from sim.truth import Outcomes, PullForward, no_campaign, outcomes, twin_worlds
 
 
 @dataclass
@@ -277,12 +277,19 @@ def run_experiment(
     ledger_dir: str | None = None,
     strategy_factory: Callable[[], Any] | None = None,
     population: Population | None = None,
+    baseline: Market | None = None,
+    worlds: str = "full",
+    prices: np.ndarray | None = None,
 ) -> RunResult:
     """Run the configured strategy on the configured market and measure it.
 
     ``strategy_factory`` replaces the configured strategy (e.g. one holding a pre-fitted
     scorer); ``population`` reuses a synthesised population; ``ledger_dir`` receives the
     observed world's ledger.  The result's ``campaign`` is the observed world's strategy.
+    ``baseline`` (the no-campaign world of this market and population, already run),
+    ``worlds="total"`` (only the worlds the total effect needs: no direct and holdout
+    worlds, whose fields stay None) and ``prices`` (the opt-out prices at the campaign's
+    start) let several campaigns on one market share work (:class:`Cell`).
     """
     t_start = time.perf_counter()
     m, econ = cfg.market, cfg.economics
@@ -297,7 +304,15 @@ def run_experiment(
         return s
 
     if cfg.truth:
-        gt = twin_worlds(m, cfg.seed, make, population=pop, holdout_world=unit == "consumer")
+        gt = twin_worlds(
+            m,
+            cfg.seed,
+            make,
+            population=pop,
+            holdout_world=unit == "consumer",
+            baseline=baseline,
+            worlds=worlds,
+        )
         observed = gt.observed
     else:
         observed = Market(m, cfg.seed, population=pop)
@@ -313,7 +328,8 @@ def run_experiment(
     kinds = tuple(getattr(strategy, "data_kinds", ()))
     start = controls.start_day if controls is not None else 0.0
     months = window_months(start, controls.end_day if controls else 0.0, m.horizon_days)
-    prices = opening_optout_prices(m, cfg.seed, pop, econ, start)
+    if prices is None:
+        prices = opening_optout_prices(m, cfg.seed, pop, econ, start)
     costs = campaign_costs(econ, ledger, cfg.strategy.name, pop.consent, kinds, months, prices)
     non_offer = costs["total"] - costs["offer"]
     delivered = int((ledger.contacts.column("status") == ContactStatus.DELIVERED).sum())
@@ -333,16 +349,21 @@ def run_experiment(
     baseline_purchases: int | None = None
     pulled: PullForward | None = None
     if cfg.truth:
-        total, direct = gt.total, gt.direct
+        total = gt.total
+        full = gt.direct_world is not None
+        direct = gt.direct if full else None
         # What the holdout comparison estimates: own contacts removed, word of mouth as
         # realised (consumer holdout), or the campaign's tribes against no campaign.
-        gap = gt.holdout_gap if unit == "consumer" else total
+        gap = (gt.holdout_gap if unit == "consumer" else total) if full else None
         t = g.treated
 
         def effect(
             hat: float, se: float, of: Callable[[Outcomes], np.ndarray], cost: float
         ) -> Effect:
-            true, own = float(of(total).sum()) - cost, float(of(direct).sum()) - cost
+            true = float(of(total).sum()) - cost
+            if direct is None or gap is None:
+                return Effect(hat, se, true=true)
+            own = float(of(direct).sum()) - cost
             return Effect(
                 hat,
                 se,
@@ -397,11 +418,13 @@ def run_experiment(
 
 
 class Cell:
-    """One market and seed on which several strategies run: the population is drawn once
-    and shared (common random numbers), so differences between strategies are theirs.
+    """One market and seed on which several strategies run, sharing what does not depend on
+    the strategy: the population (common random numbers), the no-campaign world and the
+    opt-out prices at a campaign's start, each computed once.
 
     ``truth``: ``"none"`` (only the observed world: what a marketer measures), ``"total"``
-    or ``"full"`` (with the twin worlds).
+    (observed and the shared baseline world: the total effect, the headline truth) or
+    ``"full"`` (also the direct and holdout worlds of :mod:`sim.truth`).
     """
 
     def __init__(self, market: MarketConfig, economics: EconomicsConfig, seed: int) -> None:
@@ -409,6 +432,23 @@ class Cell:
         self.economics = economics
         self.seed = seed
         self.population = synthesize(market, Streams(seed))
+        self._baseline: Market | None = None
+        self._prices: dict[float, np.ndarray] = {}
+
+    @property
+    def baseline(self) -> Market:
+        """The no-campaign world, run on first use."""
+        if self._baseline is None:
+            self._baseline = no_campaign(self.market, self.seed, self.population)
+        return self._baseline
+
+    def prices(self, start_day: float) -> np.ndarray:
+        """Opt-out prices at a campaign start day (:func:`opening_optout_prices`), cached."""
+        if start_day not in self._prices:
+            self._prices[start_day] = opening_optout_prices(
+                self.market, self.seed, self.population, self.economics, start_day
+            )
+        return self._prices[start_day]
 
     def run(self, strategy: StrategyConfig, truth: str = "total") -> RunResult:
         choice("truth", truth, ("none", "total", "full"))
@@ -419,7 +459,14 @@ class Cell:
             economics=self.economics,
             truth=truth != "none",
         )
-        return run_experiment(cfg, population=self.population)
+        start = strategy.start_day if isinstance(strategy, CommonControls) else 0.0
+        return run_experiment(
+            cfg,
+            population=self.population,
+            baseline=self.baseline if truth != "none" else None,
+            worlds="total" if truth == "total" else "full",
+            prices=self.prices(start),
+        )
 
 
 def run_cell(configs: dict[str, RunConfig], truth: str = "total") -> dict[str, RunResult]:

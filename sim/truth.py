@@ -190,9 +190,12 @@ WORLDS = ("observed", "baseline", "direct", "holdout")
 
 @dataclass
 class GroundTruth:
+    """The worlds of one campaign.  ``direct_world`` and ``holdout_world`` are None when
+    only the total effect was asked for (:func:`twin_worlds` with ``worlds="total"``)."""
+
     observed: Market
     baseline: Market
-    direct_world: Market
+    direct_world: Market | None
     window: tuple[float, float]
     holdout_world: Market | None = None
 
@@ -232,6 +235,12 @@ class GroundTruth:
         return pull_forward(self.observed, self.baseline, self.window)
 
 
+def no_campaign(cfg: MarketConfig, seed: int, population: Population) -> Market:
+    """The baseline world: the market without any campaign.  It depends only on the market,
+    its seed and population, so several campaigns on one market can share it (read only)."""
+    return run_world(cfg, seed, None, population)
+
+
 def twin_worlds(
     cfg: MarketConfig,
     seed: int,
@@ -239,14 +248,29 @@ def twin_worlds(
     window: tuple[float, float] | None = None,
     population: Population | None = None,
     holdout_world: bool = True,
+    baseline: Market | None = None,
+    worlds: str = "full",
 ) -> GroundTruth:
     """Run the observed, baseline, direct and (``holdout_world``) holdout worlds of one
-    campaign (see module doc)."""
+    campaign (see module doc).
+
+    ``baseline``: a no-campaign world of the same market, seed and population already run
+    (:func:`no_campaign`), shared instead of run again.  ``worlds="total"`` runs only the
+    observed and baseline worlds: enough for the total effect, the headline truth.
+    """
+    if worlds not in ("full", "total"):
+        raise ValueError(f"worlds={worlds!r}; valid choices: full, total")
     pop = population if population is not None else synthesize(cfg, Streams(seed))
     observed = run_world(cfg, seed, make_strategy(), pop)
-    baseline = run_world(cfg, seed, None, pop)
+    if baseline is None:
+        baseline = no_campaign(cfg, seed, pop)
+    elif baseline.pop is not pop or baseline.seed != seed or baseline.cfg != cfg:
+        raise ValueError("twin_worlds: the shared baseline is another market's")
+    span = window or (0.0, cfg.horizon_days)
+    if worlds == "total":
+        return GroundTruth(observed, baseline, None, span, None)
     direct = run_world(
         cfg, seed, Replay(observed.ledger.contacts.frame()), pop, wom_override=baseline.wom_log
     )
     held = run_world(cfg, seed, None, pop, wom_override=observed.wom_log) if holdout_world else None
-    return GroundTruth(observed, baseline, direct, window or (0.0, cfg.horizon_days), held)
+    return GroundTruth(observed, baseline, direct, span, held)

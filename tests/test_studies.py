@@ -85,3 +85,26 @@ def test_tuning_is_seeded_and_finds_the_maximum_of_a_known_objective() -> None:
     b = tune(fam, objective, n_trials=30, seed=5)
     assert [t.params for t in a.trials] == [t.params for t in b.trials]
     assert a.best_value > -0.02
+
+
+def test_a_cell_shares_its_baseline_without_changing_any_figure() -> None:
+    """Sharing the no-campaign world and the opening prices across strategies changes no
+    number: each strategy's result equals its own stand-alone run, bit for bit."""
+    from sim import presets
+    from sim.experiment import Cell, RunConfig, run_experiment
+
+    market = presets.market("default", n_consumers=2000, horizon_days=30)
+    econ = presets.economics("default")
+    cell = Cell(market, econ, seed=7)
+    for option in ("mass", "triggered", "one_to_one"):
+        strategy = presets.strategy(option, end_day=30.0)
+        alone = run_experiment(RunConfig(seed=7, market=market, strategy=strategy, economics=econ))
+        full = cell.run(strategy, truth="full").to_dict()
+        total = cell.run(strategy, truth="total")
+        ref = alone.to_dict()
+        full.pop("run_seconds"), ref.pop("run_seconds")
+        assert full == ref, option
+        assert total.incremental_profit.true == alone.incremental_profit.true
+        assert total.incremental_profit.measured == alone.incremental_profit.measured
+        assert total.incremental_profit.direct is None
+    assert cell.run(presets.strategy("mass"), truth="none").incremental_profit.true is None
