@@ -655,23 +655,36 @@ def seed_history(
     """Fill the observed history before day 0 from the organic model in closed form.
 
     Purchases per category over the consumer's tenure (at most ``history_days``) are
-    Poisson with mean ``r_i·M_stage·D_i·s_ic·tenure``; the last purchase in each category
-    is the latest of that many uniform purchase times (lapsed consumers: at least 60 days
-    ago), and the last purchase overall the latest of those.  Sessions of the last 30
-    days and wish lists follow the same way.  The state's last purchase, overall and by
-    category (the inter-purchase dip of :mod:`sim.dip`), is set to the same history.
+    Poisson with the model's steady rate in the category: organic purchases
+    ``r_i·M_stage·s_ic·W_ic`` plus purchases from carts, ``r_browse·s_ic·W_ic·p_cart,ic·q``
+    with ``q = r_cart/(r_cart + r_abandon) + r_abandon/(r_cart + r_abandon)·(1 -
+    e^{-r_ret·m})`` the chance that a cart is bought, at once or on the abandoner's return
+    (lapsed consumers at the active rate, initial awareness), each slowed by its own dip
+    to ``λ/(1 + λ·d·R_c/2)`` (a purchase removes ``λ·d·R_c/2`` of the next).  The last
+    purchase in each category is the latest of that many uniform purchase times (lapsed
+    consumers: at least 60 days ago), and the last purchase overall the latest of those.
+    Sessions of the last 30 days and wish lists follow the same way.  The state's last
+    purchase, overall and by category (the inter-purchase dip of :mod:`sim.dip`), is set
+    to the same history.
     """
     f32 = np.float32
+    b = cfg.behaviour
     rng = streams.rng
     lc_mult = np.asarray(cfg.lifecycle.rate_multiplier, f32)
     demand = demand_factor(cfg, pop.share, pop.initial_awareness)
     span = np.minimum(pop.initial_tenure, f32(cfg.history_days)).astype(np.float64)
-    rate = (
-        pop.base_rate
-        * demand
-        * np.where(pop.initial_lifecycle == Stage.LAPSED, f32(1.0), lc_mult[pop.initial_lifecycle])
+    stage = np.where(
+        pop.initial_lifecycle == Stage.LAPSED, f32(1.0), lc_mult[pop.initial_lifecycle]
     )
-    lam = (rate * span)[:, None] * pop.share
+    floor = f32(cfg.response.awareness_floor)
+    weight = pop.share * (floor + (1 - floor) * pop.initial_awareness)
+    ends = b.cart_purchase_rate + b.cart_abandon_rate
+    back = -np.expm1(-b.abandoner_return_rate * b.abandoner_memory_days)
+    q = (b.cart_purchase_rate + b.cart_abandon_rate * back) / ends if ends > 0 else 0.0
+    p_cart = np.minimum(f32(b.cart_add_prob) * pop.n_categories * pop.share, 0.9)
+    lam = weight * ((pop.base_rate * stage)[:, None] + f32(b.browse_rate * q) * p_cart)
+    lam = lam / (1.0 + lam * (cfg.purchase.dip_depth / 2.0) * replenishment(cfg))
+    lam = lam * span[:, None]
     bought = rng(Purpose.POPULATION, 30).poisson(lam).astype(np.uint16)
     total = bought.sum(axis=1, dtype=np.int64)
     has = total > 0
