@@ -206,10 +206,19 @@ class Interval:
         demand = self._demand()
         self.h = self._rate(slice(None), demand)  # organic rate now (a contact recomputes ...
         self.h_open: np.ndarray | None = None  # ... its consumers') and at t0, once one did
-        u = s.uniform(Purpose.PURCHASE, n, k)
-        np.negative(u, out=u)
-        self.e = np.log1p(u)  # E = -log(1 - u): reached by the cumulative hazard, a purchase
-        np.negative(self.e, out=self.e)
+        # The day's draws: one per consumer and kind of event, keyed by the day (so that
+        # the intervals of a day share them, whatever their length), wound up at its start.
+        self.day = int(np.floor(t0 + 1e-9))
+        if abs(t0 - round(t0)) < 1e-9:
+            st.purchase_clock[:] = exponential(s.uniform(Purpose.PURCHASE, n, self.day))
+            for clock, purpose in (
+                (st.session_clock, Purpose.BROWSE),
+                (st.visit_clock, Purpose.STORE_VISIT),
+                (st.ping_clock, Purpose.PING),
+                (st.lapse_clock, Purpose.LAPSE),
+            ):
+                clock[:] = s.uniform(purpose, n, self.day)
+        self.e = st.purchase_clock  # reached by the cumulative hazard since t0: a purchase
         self.settled = t0  # everyone is settled up to here ...
         self.resolved: np.ndarray | None = None  # ... or up to these times (after a batch)
         self.cum: np.ndarray | None = None  # cumulative hazard since t0 (None: 0)
@@ -220,38 +229,32 @@ class Interval:
         self.bought: list[tuple[np.ndarray, ...]] = []  # the purchases, as they are found
 
         # --- sessions, carts, wish lists
-        whole_days = abs(dt - round(dt)) < 1e-12
-        p_browse = f32(b.browse_rate) * demand
-        if world.horizons.attitude:
-            p_browse *= np.exp(f32(cfg.response.attitude_effect) * st.attitude)
-        if whole_days:
-            p_browse *= f32(dt)
-            exposure = None
+        if abs(dt - round(dt)) < 1e-12:
+            exposure: Any = f32(dt)  # whole days hold the day rhythm's band whole
         else:
             exposure, _ = band_time(pop.active_hour, t0, t1, np.zeros(n, f32), BAND_HOURS)
-            p_browse *= exposure.astype(f32)
-        sessions = np.flatnonzero(s.uniform(Purpose.BROWSE, n, k) < p_browse)
-        del p_browse
+            exposure = exposure.astype(f32)
+        x_browse = f32(b.browse_rate) * demand
+        if world.horizons.attitude:
+            x_browse *= np.exp(f32(cfg.response.attitude_effect) * st.attitude)
+        x_browse *= exposure
+        sessions, used = tick(st.session_clock, x_browse)
+        del x_browse
+        _, s_time = band_time(pop.active_hour[sessions], t0, t1, used, BAND_HOURS)
         weights = np.take(pop.share, sessions, axis=0) * (
             floor + (1 - floor) * np.take(st.awareness, sessions, axis=0)
         )
         dip = dip_factor(cfg, np.take(st.last_bought, sessions, axis=0), self.t_mid)
         if dip is not None:
             weights *= dip
-        s_cat = draw_category(weights, s.uniform_at(Purpose.BROWSE_CATEGORY, sessions, k))
-        _, s_time = band_time(
-            pop.active_hour[sessions],
-            t0,
-            t1,
-            s.uniform_at(Purpose.SESSION_HOUR, sessions, k),
-            BAND_HOURS,
-        )
+        day = self.day
+        s_cat = draw_category(weights, s.uniform_at(Purpose.BROWSE_CATEGORY, sessions, day))
         p_cart = np.minimum(
             f32(b.cart_add_prob) * pop.n_categories * pop.share[sessions, s_cat], 0.9
         )
-        add = s.uniform_at(Purpose.CART, sessions, k) < p_cart
+        add = s.uniform_at(Purpose.CART, sessions, day) < p_cart
         new = sessions[add]
-        u_ab = s.uniform_at(Purpose.ABANDON, new, k).astype(np.float64)
+        u_ab = s.uniform_at(Purpose.ABANDON, new, day).astype(np.float64)
         new_abandon = s_time[add] - np.log1p(-u_ab) / b.cart_abandon_rate
         old = world.open_carts
         self.carts = CartPlan.build(
@@ -266,25 +269,15 @@ class Interval:
             s_cat[add],
         )
         self.sessions, self.s_time, self.s_cat = sessions, s_time, s_cat
-        self.wish = s.uniform_at(Purpose.WISHLIST, sessions, k) < f32(b.wishlist_prob)
+        self.wish = s.uniform_at(Purpose.WISHLIST, sessions, day) < f32(b.wishlist_prob)
 
         # --- stores and pings
-        p_visit = f32(b.store_visit_rate * dt) * demand
-        self.visits = np.flatnonzero(s.uniform(Purpose.STORE_VISIT, n, k) < p_visit)
-        del p_visit
-        if exposure is None:
-            self.pings = s.below(Purpose.PING, n, b.ping_rate * dt, k)
-        else:
-            self.pings = np.flatnonzero(
-                s.uniform(Purpose.PING, n, k) < f32(b.ping_rate) * exposure.astype(f32)
-            )
-        _, self.ping_time = band_time(
-            pop.active_hour[self.pings],
-            t0,
-            t1,
-            s.uniform_at(Purpose.PING_HOUR, self.pings, k),
-            BAND_HOURS,
-        )
+        x_visit = f32(b.store_visit_rate * dt) * demand
+        self.visits = tick(st.visit_clock, x_visit)[0]
+        del x_visit
+        x_ping = f32(b.ping_rate) * exposure
+        self.pings, used = tick(st.ping_clock, x_ping)
+        _, self.ping_time = band_time(pop.active_hour[self.pings], t0, t1, used, BAND_HOURS)
         self.added = add
         world.obs.publish(self.feeds)
 
@@ -478,7 +471,7 @@ class Interval:
         (``terms``: their hazard terms, read before the purchases change them)."""
         w = self.world
         cfg, pop, st, obs, s = w.cfg, w.pop, w.st, w.obs, w.streams
-        k, f32 = self.k, np.float32
+        f32 = np.float32
         # Induced: the baseline cumulative hazard of the interval (the organic rate at t0,
         # carts and returns, no persuasion, no penalty) stays below E.  Only a persuasion
         # window in the interval, or a contact's awareness gain, can make it so.
@@ -500,10 +493,11 @@ class Interval:
         dip = dip_factor(cfg, np.take(st.last_bought, buyers, axis=0), self.t_mid)
         if dip is not None:
             weights *= dip
-        cat = draw_category(weights, s.uniform_at(Purpose.PURCHASE_CATEGORY, buyers, k))
+        day = self.day
+        cat = draw_category(weights, s.uniform_at(Purpose.PURCHASE_CATEGORY, buyers, day))
         boosted_cat = st.boost_category[buyers]
         cat = np.where(induced & (boosted_cat >= 0), boosted_cat, cat).astype(np.int16)
-        value = pop.basket_mean[buyers] * (f32(0.5) + s.uniform_at(Purpose.BASKET, buyers, k))
+        value = pop.basket_mean[buyers] * (f32(0.5) + s.uniform_at(Purpose.BASKET, buyers, day))
         has_offer = (st.offer_start[buyers] <= tau) & (st.offer_end[buyers] > tau)
         discount = np.where(has_offer, st.offer_discount[buyers], f32(0.0))
         offer_contact = np.where(has_offer, st.offer_contact[buyers], -1)
@@ -517,10 +511,10 @@ class Interval:
         st.last_bought[buyers, cat] = tau.astype(f32)
         st.dip_until[buyers] = np.maximum(st.dip_until[buyers], tau + replenishment(cfg)[cat])
         w.dips.add(buyers, cat, st.last_bought[buyers, cat])
-        self.e[buyers] = np.inf  # one purchase per interval
+        self.e[buyers] = np.inf  # one purchase per day
         self.bought.append((buyers, tau, cat, value, discount, offer_contact, induced))
         obs.record_purchases(buyers, tau, cat, value)
-        reviewed = s.uniform_at(Purpose.REVIEW, buyers, k) < f32(cfg.behaviour.review_prob)
+        reviewed = s.uniform_at(Purpose.REVIEW, buyers, day) < f32(cfg.behaviour.review_prob)
         liked = pop.share[buyers, cat] * pop.n_categories > 1.0
         _bump(obs.likes_by_category, buyers[reviewed & liked], cat[reviewed & liked])
 
@@ -564,9 +558,11 @@ class Interval:
         """Settle everyone to t1 and record the interval; returns its buyers and the
         categories they bought (the word-of-mouth signal)."""
         w = self.world
-        cfg, pop, st, obs, s = w.cfg, w.pop, w.st, w.obs, w.streams
-        t0, t1, k = self.t0, self.t1, self.k
+        cfg, st, obs = w.cfg, w.st, w.obs
+        t0, t1 = self.t0, self.t1
         self.settle(None, t1)
+        if self.cum is not None:  # the purchase clocks run down by the interval's hazard
+            st.purchase_clock -= self.cum
         if self.bought:
             cols = [np.concatenate(c) for c in zip(*self.bought, strict=True)]
         else:
@@ -593,8 +589,10 @@ class Interval:
         _bump(obs.likes_by_category, self.sessions[self.wish], self.s_cat[self.wish])
         obs.store_visits[self.visits] += 1
         obs.last_ping[self.pings] = self.ping_time
-        lapse = s.below(Purpose.LAPSE, pop.n, cfg.lifecycle.lapse_rate * (t1 - t0), k)
-        st.lifecycle[lapse[st.lifecycle[lapse] == Stage.ACTIVE.value]] = Stage.LAPSED
+        active = st.lifecycle == Stage.ACTIVE.value  # the lapse clock runs while active
+        x_lapse = np.where(active, np.float32(cfg.lifecycle.lapse_rate * (t1 - t0)), 0.0)
+        lapse = tick(st.lapse_clock, x_lapse)[0]
+        st.lifecycle[lapse] = Stage.LAPSED
         new = w.newcomers
         grown = t1 - st.first_purchase[new] > cfg.lifecycle.new_days
         st.lifecycle[new[grown]] = Stage.ACTIVE
@@ -636,6 +634,26 @@ class Interval:
         seen = np.flatnonzero(one | two)
         latest = np.maximum(np.where(one, cp.a1, -np.inf), np.where(two, cp.a2, -np.inf))
         obs.last_abandon[cp.who[seen]] = latest[seen]
+
+
+def tick(clock: np.ndarray, exposure: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Run every consumer's daily clock of an event down by this interval's ``exposure``
+    (one per consumer or one for all): the consumers whose clock runs out have the event,
+    at the share ``used`` of their exposure where it does, and their clock stops for the
+    rest of the day (one event of a kind per day).  Returns the consumers and ``used``."""
+    hit = np.flatnonzero(clock < exposure)
+    used = clock[hit] / (exposure[hit] if np.ndim(exposure) else exposure)
+    clock -= exposure
+    clock[hit] = np.inf
+    return hit, used
+
+
+def exponential(u: np.ndarray) -> np.ndarray:
+    """``-log(1 - u)`` in place (uniforms to Exp(1) thresholds, float32)."""
+    np.negative(u, out=u)
+    np.log1p(u, out=u)
+    np.negative(u, out=u)
+    return u
 
 
 def _bump(counts: np.ndarray, who: np.ndarray, cat: np.ndarray) -> None:

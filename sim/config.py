@@ -314,6 +314,15 @@ class MarketConfig:
             raise ConfigError("categories: names must be unique.")
         if len(self.categories) > 64:
             raise ConfigError("categories: at most 64 categories are supported.")
+        per_day = 1.0 / self.step_days
+        if (
+            abs(per_day - round(per_day)) > 1e-9
+            and abs(self.step_days - round(self.step_days)) > 1e-9
+        ):
+            raise ConfigError(
+                f"step_days = {self.step_days:g} must be a whole number of days or divide a "
+                "day (1, 0.5, 0.25, ...): the organic model's random draws are kept by day."
+            )
         if len(self.purchase.replenishment_days) not in (1, len(self.categories)):
             raise ConfigError(
                 f"purchase.replenishment_days: needs one value per category "

@@ -50,6 +50,14 @@ class MarketState:
     offer_contact: np.ndarray  # (N,) int64
     step_contacts: np.ndarray  # (N,) uint8 contacts within the current step
     step_stamp: np.ndarray  # (N,) int32 step the counter refers to
+    # Daily event clocks (sim.behaviour): what is left of each consumer's draw of the day
+    # for an event of each kind once the day's exposure so far is used up (inf: the event
+    # has happened today).
+    purchase_clock: np.ndarray  # (N,) float32
+    session_clock: np.ndarray  # (N,) float32
+    visit_clock: np.ndarray  # (N,) float32
+    ping_clock: np.ndarray  # (N,) float32
+    lapse_clock: np.ndarray  # (N,) float32
 
     @classmethod
     def initial(cls, pop: Population, cfg: MarketConfig) -> MarketState:
@@ -84,6 +92,7 @@ class MarketState:
             offer_contact=np.full(n, -1, np.int64),
             step_contacts=np.zeros(n, np.uint8),
             step_stamp=np.full(n, -1, np.int32),
+            **{f"{kind}_clock": np.zeros(n, np.float32) for kind in CLOCKS},
         )
 
     def fatigue_at(self, idx: np.ndarray, now: float | np.ndarray, half_life: float) -> np.ndarray:
@@ -139,6 +148,10 @@ class Horizons:
     penalty: float = -np.inf
     attitude: bool = False
 
+
+CLOCKS = ("purchase", "session", "visit", "ping", "lapse")
+"""The kinds of organic event with a daily clock in :class:`MarketState` (wound up at the
+start of each day by :class:`sim.behaviour.Interval`)."""
 
 GAP_CHUNK_ROWS = 16384
 """Rows per chunk of :meth:`MarketState.close_awareness_gap` (a chunk stays in cache)."""

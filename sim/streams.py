@@ -18,9 +18,8 @@ number is the splitmix64 finaliser (Steele, Lea & Flood, 2014) of ``K + i·γ``,
 *key))`` and γ is the golden-ratio increment, and the top 24 bits give a float32 exactly
 uniform on the grid ``{0, 2^-24, ..., 1 - 2^-24}``.  They are evaluated only for the
 consumers that need them (the step's buyers for the category, basket and review, its
-sessions for the category, hour, cart and wish list, new carts for their abandonment
-time, pings for their time), yet a consumer's number is the same whoever else is in the
-subset.
+sessions for the category, hour, cart and wish list, open carts for abandonment), yet a
+consumer's number is the same whoever else is in the subset.
 
 Either way a consumer's number is a pure function of (seed, purpose, step, consumer id),
 so two worlds that differ only in a campaign consume identical organic numbers for every
@@ -63,7 +62,6 @@ class Purpose(enum.IntEnum):
     PING = 12
     LAPSE = 13
     SESSION_HOUR = 14
-    PING_HOUR = 15
     RESPONSE_BACKLASH = 20
     RESPONSE_OPTOUT = 21
     ASSIGNMENT = 30
@@ -99,16 +97,6 @@ class Streams:
         out = words.view(np.int32).astype(np.float32)  # < 2^24: exact
         out *= np.float32(2.0**-24)
         return out
-
-    def below(self, purpose: Purpose, n: int, p: float, *key: int) -> np.ndarray:
-        """Indices i with ``uniform(purpose, n, *key)[i] < float32(p)``, compared on the
-        raw words: ``(w >> 8)·2^-24 < p`` exactly when ``w < ceil(p·2^24)·2^8``."""
-        raw = self.rng(purpose, *key).bit_generator.random_raw((n + 1) // 2)
-        words = raw.view(np.uint32)[:n]
-        bound = int(np.ceil(float(np.float32(p)) * 2.0**24))
-        if bound >= 2**24:
-            return np.arange(n)
-        return np.flatnonzero(words < np.uint32(max(bound, 0) << 8))
 
     def key64(self, purpose: Purpose, *key: int) -> np.uint64:
         """A 64-bit key for this purpose and key (the ``K`` of :meth:`uniform_at`)."""
