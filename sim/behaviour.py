@@ -1,25 +1,34 @@
 """Organic behaviour in event time: each interval is planned when it opens, and its
 purchases are resolved exactly as time passes.
 
-The clock runs in intervals [t0, t1) of ``step_days`` (Δ); the market calls, in order:
+The clock runs in intervals [t0, t1) of ``step_days`` (Δ: whole days, or a day divided
+evenly); the market calls, in order:
 
-**At t0, :meth:`Interval.open`** draws the interval's *intents* from the state at t0 and
+**At t0, :class:`Interval`** draws the interval's *intents* from the state at t0 and
 publishes them with their own times (:meth:`sim.observe.Observations.publish`), so that
 triggers fire at event time plus delay:
 
-* a **session** with probability ``r_browse·D_i·e^{κA}·Φ_i`` (``Φ_i``: the exposure of the
-  interval to the consumer's day rhythm, a 4-hour band around the active hour, Δ for whole
-  days; :func:`sim.hazard.band_time`), at a time drawn inside the band, in a category
+* a **session** when the day's browsing exposure ``r_browse·D_i·e^{κA}·Φ`` reaches the
+  consumer's session draw of the day (``Φ``: the exposure of the interval to the
+  consumer's day rhythm, a 4-hour band around the active hour, Δ for whole days;
+  :func:`sim.hazard.band_time`), at the point of the band where it does, in a category
   drawn from ``s_ic·W_ic·g_ic``; it adds a **cart** with probability ``p_cart·C·s_ic``
   (at most 0.9) or is a *browsed* event; it may add to a wish list;
 * each cart is **abandoned** at ``t_add + X``, ``X ~ Exp(r_abandon)`` drawn when it is
   added, unless a purchase empties it first; a cart added while one is open replaces it;
-* a **location ping** with probability ``r_ping·Φ_i`` (time in the band), a **store
-  visit** with probability ``r_visit·D_i·Δ``;
+* a **location ping** (exposure ``r_ping·Φ``, time in the band) and a **store visit**
+  (exposure ``r_visit·D_i·Δ``) the same way;
 * the organic purchase rate ``h_i = r_i·M_stage·D_i·e^{κA_i}`` (:mod:`sim.response`; D
   includes the inter-purchase dip of :mod:`sim.dip`, taken at the interval's midpoint,
-  which integrates its linear recovery exactly except in the interval where it ends) and
-  the purchase threshold ``E_i = -log(1 - u_i)`` from the step's purchase uniform.
+  which integrates its linear recovery exactly except in the interval where it ends).
+
+**Daily clocks.**  Each consumer has one draw per day and kind of event (purchase,
+session, visit, ping, lapse), keyed by (seed, purpose, day, consumer) in
+:mod:`sim.streams` and wound up when the day starts; every interval of the day uses up
+part of it (the purchase threshold ``E = -log(1 - u)`` by the integrated hazard, the
+others' uniform by their exposure), and the event happens where it runs out: at most one
+event of a kind per consumer and day.  So the intervals of a day share their random
+numbers whatever their length, and halving the step changes no draw.
 
 **Up to any time t** (:meth:`Interval.settle`, called for a contact's consumers before the
 contact changes them, for a trigger's "bought since?" question, and for everyone at t1)
@@ -29,27 +38,33 @@ the purchase hazard (:mod:`sim.hazard`)
            + a·1_boost(t)
 
 is integrated exactly from where the consumer was last settled; the consumer buys at the
-first τ where the cumulative hazard since t0 reaches ``E_i`` (one purchase per interval:
-a purchase closes the cart, the persuasion window and the return hazard, and starts the
-category's dip).  Because each contact settles its consumers first, every persuasion
-window and penalty counts from its contact's time, a contact changes nothing before it
-(common random numbers: the baseline's purchase before a contact is the campaign world's
-too), and the answer to "bought since?" is final when given (later contacts only add
-hazard later).  After a contact, ``h_i`` is recomputed from the changed state (its
-awareness gain counts from its time).  A purchase is **induced** when the baseline
-cumulative hazard over the whole interval (``h_i`` at t0, carts and returns, no
-persuasion, no penalty) stays below ``E_i``: it would not have happened in this interval
-without the contacts.  Induced purchases are in the offered category; others in one
-drawn from ``s_ic·W_ic·g_ic``.  An offer valid at τ is redeemed by any purchase.
+first τ where the cumulative hazard since the day began reaches ``E``.  A purchase closes
+the cart, the persuasion window and the return hazard, and starts the category's dip.
+Because each contact settles its consumers first, every persuasion window and penalty
+counts from its contact's time, a contact changes nothing before it (common random
+numbers: the baseline's purchase before a contact is the campaign world's too), and the
+answer to "bought since?" is final when given (later contacts only add hazard later).
+After a contact, ``h_i`` is recomputed from the changed state (its awareness gain counts
+from its time).  A purchase is **induced** when the baseline cumulative hazard over the
+whole interval (``h_i`` at t0, carts and returns, no persuasion, no penalty) would not
+have reached the threshold: it would not have happened in this interval without the
+contacts.  Induced purchases are in the offered category; others in one drawn from
+``s_ic·W_ic·g_ic``.  An offer valid at τ is redeemed by any purchase.
 
-**At t1, :meth:`Interval.close`** settles everyone, records the stored profile (sessions,
-wish lists, carts abandoned, visits, pings), updates carts and return weights, lapses
-and graduations, and hands the interval's buyers to word of mouth.
+**At t1, :meth:`Interval.close`** settles everyone, records the purchases and the stored
+profile (sessions, wish lists, carts abandoned, visits, pings), updates carts and return
+weights, lapses and graduations, and hands the interval's buyers to word of mouth.
+
+What stays discretised (the tests bound it: ``tests/test_market_step_size.py``):
+sessions, visits and pings follow the demand at t0 (a contact's awareness gain moves
+them from the next interval on; it moves purchases at once), word of mouth moves at t1,
+and the dip is taken at the midpoint.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -208,17 +223,26 @@ class Interval:
         self.h_open: np.ndarray | None = None  # ... its consumers') and at t0, once one did
         # The day's draws: one per consumer and kind of event, keyed by the day (so that
         # the intervals of a day share them, whatever their length), wound up at its start.
+        # An interval of a day or more has the day's draws to itself: no clock runs on.
         self.day = int(np.floor(t0 + 1e-9))
-        if abs(t0 - round(t0)) < 1e-9:
-            st.purchase_clock[:] = exponential(s.uniform(Purpose.PURCHASE, n, self.day))
-            for clock, purpose in (
-                (st.session_clock, Purpose.BROWSE),
-                (st.visit_clock, Purpose.STORE_VISIT),
-                (st.ping_clock, Purpose.PING),
-                (st.lapse_clock, Purpose.LAPSE),
-            ):
-                clock[:] = s.uniform(purpose, n, self.day)
-        self.e = st.purchase_clock  # reached by the cumulative hazard since t0: a purchase
+        self.whole = dt > 1.0 - 1e-9
+        clocks = {
+            "session": Purpose.BROWSE,
+            "visit": Purpose.STORE_VISIT,
+            "lapse": Purpose.LAPSE,
+        }
+        if self.whole:
+            self.e = exponential(s.uniform(Purpose.PURCHASE, n, self.day))
+            self.clocks = {
+                kind: s.uniform(purpose, n, self.day) for kind, purpose in clocks.items()
+            }
+        else:
+            if abs(t0 - round(t0)) < 1e-9:
+                st.purchase_clock[:] = exponential(s.uniform(Purpose.PURCHASE, n, self.day))
+                for kind, purpose in clocks.items():
+                    getattr(st, f"{kind}_clock")[:] = s.uniform(purpose, n, self.day)
+            self.e = st.purchase_clock  # reached by the cumulative hazard since t0: a purchase
+            self.clocks = {kind: getattr(st, f"{kind}_clock") for kind in clocks}
         self.settled = t0  # everyone is settled up to here ...
         self.resolved: np.ndarray | None = None  # ... or up to these times (after a batch)
         self.cum: np.ndarray | None = None  # cumulative hazard since t0 (None: 0)
@@ -238,7 +262,7 @@ class Interval:
         if world.horizons.attitude:
             x_browse *= np.exp(f32(cfg.response.attitude_effect) * st.attitude)
         x_browse *= exposure
-        sessions, used = tick(st.session_clock, x_browse)
+        sessions, used = tick(self.clocks["session"], x_browse, not self.whole)
         del x_browse
         _, s_time = band_time(pop.active_hour[sessions], t0, t1, used, BAND_HOURS)
         weights = np.take(pop.share, sessions, axis=0) * (
@@ -273,27 +297,30 @@ class Interval:
 
         # --- stores and pings
         x_visit = f32(b.store_visit_rate * dt) * demand
-        self.visits = tick(st.visit_clock, x_visit)[0]
+        self.visits = tick(self.clocks["visit"], x_visit, not self.whole)[0]
         del x_visit
-        x_ping = f32(b.ping_rate) * exposure
-        self.pings, used = tick(st.ping_clock, x_ping)
-        _, self.ping_time = band_time(pop.active_hour[self.pings], t0, t1, used, BAND_HOURS)
+        self._pings: tuple[np.ndarray, np.ndarray] | None = None
         self.added = add
         world.obs.publish(self.feeds)
+        world.obs.record_pings(partial(draw_pings, world, self.day, t0, t1))
+
+    def pings(self) -> tuple[np.ndarray, np.ndarray]:
+        """The interval's location pings (:func:`draw_pings`), drawn when first asked for."""
+        if self._pings is None:
+            self._pings = draw_pings(self.world, self.day, self.t0, self.t1)
+        return self._pings
 
     def feeds(self) -> tuple[EventFeed, EventFeed, EventFeed, EventFeed]:
         """The interval's events: carts abandoned, sessions without a cart, pings, every
         session (see :meth:`sim.observe.Observations.publish`)."""
         add, s_time, s_cat = self.added, self.s_time, self.s_cat
         sessions = self.sessions.astype(np.int32)
+        pings, ping_time = self.pings()
         return (
             self.carts.feed(self.t0),
             EventFeed(sessions[~add], s_time[~add], s_cat[~add], s_time[~add]),
             EventFeed(
-                self.pings.astype(np.int32),
-                self.ping_time,
-                np.full(self.pings.size, -1, np.int16),
-                self.ping_time,
+                pings.astype(np.int32), ping_time, np.full(pings.size, -1, np.int16), ping_time
             ),
             EventFeed(sessions, s_time, s_cat, s_time),
         )
@@ -561,7 +588,7 @@ class Interval:
         cfg, st, obs = w.cfg, w.st, w.obs
         t0, t1 = self.t0, self.t1
         self.settle(None, t1)
-        if self.cum is not None:  # the purchase clocks run down by the interval's hazard
+        if self.cum is not None and not self.whole:  # the day's purchase clocks run down
             st.purchase_clock -= self.cum
         if self.bought:
             cols = [np.concatenate(c) for c in zip(*self.bought, strict=True)]
@@ -588,10 +615,9 @@ class Interval:
         )
         _bump(obs.likes_by_category, self.sessions[self.wish], self.s_cat[self.wish])
         obs.store_visits[self.visits] += 1
-        obs.last_ping[self.pings] = self.ping_time
         active = st.lifecycle == Stage.ACTIVE.value  # the lapse clock runs while active
         x_lapse = np.where(active, np.float32(cfg.lifecycle.lapse_rate * (t1 - t0)), 0.0)
-        lapse = tick(st.lapse_clock, x_lapse)[0]
+        lapse = tick(self.clocks["lapse"], x_lapse, not self.whole)[0]
         st.lifecycle[lapse] = Stage.LAPSED
         new = w.newcomers
         grown = t1 - st.first_purchase[new] > cfg.lifecycle.new_days
@@ -636,15 +662,38 @@ class Interval:
         obs.last_abandon[cp.who[seen]] = latest[seen]
 
 
-def tick(clock: np.ndarray, exposure: Any) -> tuple[np.ndarray, np.ndarray]:
+def draw_pings(world: Organic, day: int, t0: float, t1: float) -> tuple[np.ndarray, np.ndarray]:
+    """The location pings (consumers, times) of [t0, t1) within ``day``.  A ping happens
+    where the day's exposure ``r_ping·Φ`` reaches the consumer's draw of the day; it
+    depends on nothing in the market's state, so it is drawn only when read."""
+    pop, rate = world.pop, world.cfg.behaviour.ping_rate
+    u = world.streams.uniform(Purpose.PING, pop.n, day).astype(np.float64)
+    before: Any
+    now: Any
+    if t1 - t0 > 1.0 - 1e-9:  # the day's whole band
+        before, now = 0.0, rate * (t1 - t0)
+        who = np.flatnonzero(u < now)
+        used = u[who] / now
+    else:
+        zero = np.zeros(pop.n)
+        before = rate * band_time(pop.active_hour, float(day), t0, zero, BAND_HOURS)[0]
+        now = rate * band_time(pop.active_hour, t0, t1, zero, BAND_HOURS)[0]
+        who = np.flatnonzero((u >= before) & (u < before + now))
+        used = (u[who] - before[who]) / now[who]
+    return who, band_time(pop.active_hour[who], t0, t1, used, BAND_HOURS)[1]
+
+
+def tick(clock: np.ndarray, exposure: Any, running: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Run every consumer's daily clock of an event down by this interval's ``exposure``
     (one per consumer or one for all): the consumers whose clock runs out have the event,
-    at the share ``used`` of their exposure where it does, and their clock stops for the
-    rest of the day (one event of a kind per day).  Returns the consumers and ``used``."""
+    at the share ``used`` of their exposure where it does, and (``running``: more of the
+    day is to come) their clock stops for the rest of the day (one event of a kind per
+    day) while the others' carry what is left.  Returns the consumers and ``used``."""
     hit = np.flatnonzero(clock < exposure)
     used = clock[hit] / (exposure[hit] if np.ndim(exposure) else exposure)
-    clock -= exposure
-    clock[hit] = np.inf
+    if running:
+        clock -= exposure
+        clock[hit] = np.inf
     return hit, used
 
 

@@ -80,7 +80,8 @@ class Observations:
         self.last_abandon = np.full(n, NEVER)
         self.likes_by_category = np.zeros((n, c), np.uint8)
         self.store_visits = np.zeros(n, np.uint16)
-        self.last_ping = np.full(n, NEVER)
+        self._last_ping = np.full(n, NEVER)
+        self._pings: list[Callable[[], tuple[np.ndarray, np.ndarray]]] = []
         self.contacts_received = np.zeros(n, np.int32)
         self.channel_opens = np.zeros((n, len(CHANNELS)), np.uint8)  # of ENGAGEMENT_SENDS
         self.last_contact = np.full(n, NEVER)
@@ -145,6 +146,20 @@ class Observations:
     def context(self) -> EventFeed:
         """Every session, as the site sees it while it lasts (no consent needed)."""
         return self._feed(3)
+
+    def record_pings(self, pings: Callable[[], tuple[np.ndarray, np.ndarray]]) -> None:
+        """Record an interval's location pings, given as a function returning (who, when):
+        pings do not depend on the market's state, so they are drawn only when read."""
+        self._pings.append(pings)
+
+    @property
+    def last_ping(self) -> np.ndarray:
+        """Time of each consumer's latest location ping (ambient data)."""
+        for pings in self._pings:
+            who, when = pings()
+            self._last_ping[who] = when
+        self._pings.clear()
+        return self._last_ping
 
     # ------------------------------------------------------------------ readers
     def features(

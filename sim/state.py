@@ -56,7 +56,6 @@ class MarketState:
     purchase_clock: np.ndarray  # (N,) float32
     session_clock: np.ndarray  # (N,) float32
     visit_clock: np.ndarray  # (N,) float32
-    ping_clock: np.ndarray  # (N,) float32
     lapse_clock: np.ndarray  # (N,) float32
 
     @classmethod
@@ -149,7 +148,7 @@ class Horizons:
     attitude: bool = False
 
 
-CLOCKS = ("purchase", "session", "visit", "ping", "lapse")
+CLOCKS = ("purchase", "session", "visit", "lapse")
 """The kinds of organic event with a daily clock in :class:`MarketState` (wound up at the
 start of each day by :class:`sim.behaviour.Interval`)."""
 
