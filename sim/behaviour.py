@@ -105,6 +105,42 @@ class Organic:
     dips: LiveDips
     open_carts: np.ndarray  # consumers with an open cart (sorted), kept by the intervals
     newcomers: np.ndarray  # consumers in the *new* stage (sorted; the set only shrinks)
+    stage_rate: np.ndarray  # r_i·M_stage (float32), kept by set_stage
+
+    @classmethod
+    def of(
+        cls,
+        cfg: MarketConfig,
+        pop: Population,
+        st: MarketState,
+        obs: Observations,
+        streams: Streams,
+        purchases: Table,
+        horizons: Horizons,
+    ) -> Organic:
+        """The organic model's view of a market whose state is at day 0."""
+        return cls(
+            cfg,
+            pop,
+            st,
+            obs,
+            streams,
+            purchases,
+            horizons,
+            LiveDips(cfg, pop.share, st.last_bought),
+            np.flatnonzero(st.cart_open),
+            np.flatnonzero(st.lifecycle == Stage.NEW.value),
+            pop.base_rate * np.take(cls.multipliers(cfg), st.lifecycle),
+        )
+
+    @staticmethod
+    def multipliers(cfg: MarketConfig) -> np.ndarray:
+        return np.asarray(cfg.lifecycle.rate_multiplier, np.float32)
+
+    def set_stage(self, who: np.ndarray, stage: Stage) -> None:
+        """Move consumers ``who`` to ``stage`` (the organic model changes stages only so)."""
+        self.st.lifecycle[who] = stage
+        self.stage_rate[who] = self.pop.base_rate[who] * self.multipliers(self.cfg)[stage]
 
 
 def locate(ids: np.ndarray, idx: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -534,7 +570,7 @@ class Interval:
         st.cart_open[buyers] = False
         st.return_weight[buyers] = 0.0
         lapsed = st.lifecycle[buyers] == Stage.LAPSED
-        st.lifecycle[buyers[lapsed]] = Stage.ACTIVE
+        w.set_stage(buyers[lapsed], Stage.ACTIVE)
         st.last_bought[buyers, cat] = tau.astype(f32)
         st.dip_until[buyers] = np.maximum(st.dip_until[buyers], tau + replenishment(cfg)[cat])
         w.dips.add(buyers, cat, st.last_bought[buyers, cat])
@@ -571,11 +607,9 @@ class Interval:
     def _rate(self, idx: np.ndarray | slice, demand: np.ndarray) -> np.ndarray:
         """``r_i·M_stage·D_i·e^{κA_i}`` of consumers ``idx`` (``demand``: their D)."""
         w = self.world
-        cfg, pop, st = w.cfg, w.pop, w.st
+        cfg, st = w.cfg, w.st
         f32 = np.float32
-        lc_mult = np.asarray(cfg.lifecycle.rate_multiplier, f32)
-        h = pop.base_rate[idx] * np.take(lc_mult, st.lifecycle[idx])
-        h *= demand
+        h = w.stage_rate[idx] * demand
         if w.horizons.attitude:
             h *= np.exp(f32(cfg.response.attitude_effect) * st.attitude[idx])
         return h
@@ -618,10 +652,10 @@ class Interval:
         active = st.lifecycle == Stage.ACTIVE.value  # the lapse clock runs while active
         x_lapse = np.where(active, np.float32(cfg.lifecycle.lapse_rate * (t1 - t0)), 0.0)
         lapse = tick(self.clocks["lapse"], x_lapse, not self.whole)[0]
-        st.lifecycle[lapse] = Stage.LAPSED
+        w.set_stage(lapse, Stage.LAPSED)
         new = w.newcomers
         grown = t1 - st.first_purchase[new] > cfg.lifecycle.new_days
-        st.lifecycle[new[grown]] = Stage.ACTIVE
+        w.set_stage(new[grown], Stage.ACTIVE)
         w.newcomers = new[~grown]
         return buyers, cats
 

@@ -38,10 +38,9 @@ from sim.contact import (
     raise_awareness,
     respond,
 )
-from sim.dip import LiveDips
 from sim.ledger import ContactStatus, Ledger
 from sim.observe import Observations, seed_engagement
-from sim.population import Population, Stage, synthesize
+from sim.population import Population, synthesize
 from sim.response import ChannelArrays, OfferUplift, expected_uplift
 from sim.state import Horizons, MarketState
 from sim.streams import Purpose, Streams
@@ -130,7 +129,7 @@ class Market:
         self._next_contact_id = 0
         self._next_batch = 0
         self._draws = ResponseDraws(self.streams, self.pop.n)
-        self._world = Organic(
+        self._world = Organic.of(
             cfg,
             self.pop,
             self.state,
@@ -138,9 +137,6 @@ class Market:
             self.streams,
             self.ledger.purchases,
             self.horizons,
-            LiveDips(cfg, self.pop.share, self.state.last_bought),
-            np.flatnonzero(self.state.cart_open),
-            np.flatnonzero(self.state.lifecycle == Stage.NEW),
         )
         self.interval: Interval | None = Interval(self._world, 0)
         self._organic = self.env.process(self._run_organic())
