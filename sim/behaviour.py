@@ -69,8 +69,9 @@ from typing import Any
 
 import numpy as np
 
+from sim.carts import CartPlan, locate
 from sim.config import MarketConfig
-from sim.dip import LiveDips, dip_factor, recovered_at, replenishment
+from sim.dip import LiveDips, dip_factor, replenishment
 from sim.hazard import FAR, Terms, band_time, covered, decayed, solve
 from sim.ledger import Table
 from sim.observe import NEVER, EventFeed, Observations
@@ -141,102 +142,6 @@ class Organic:
         """Move consumers ``who`` to ``stage`` (the organic model changes stages only so)."""
         self.st.lifecycle[who] = stage
         self.stage_rate[who] = self.pop.base_rate[who] * self.multipliers(self.cfg)[stage]
-
-
-def locate(ids: np.ndarray, idx: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """Where the sorted ``ids`` meet ``idx``: (positions in ``idx``, positions in ``ids``).
-    ``idx`` None stands for every consumer (positions in it are the ids themselves)."""
-    if idx is None:
-        return ids, np.arange(ids.shape[0])
-    if not ids.shape[0] or not idx.shape[0]:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    pos = np.minimum(np.searchsorted(ids, idx), ids.shape[0] - 1)
-    rows = np.flatnonzero(ids[pos] == idx)
-    return rows, pos[rows]
-
-
-@dataclass(frozen=True)
-class CartPlan:
-    """The carts of one interval, for the consumers (``who``, sorted) who hold one at t0
-    or add one in a session.  The cart open at t0 runs on [s0, e0) and, if abandoned in
-    the interval, at ``a1``; the session's cart on [s1, e1), abandoned at ``a2``.  A cart
-    added while one is open replaces it (its pending abandonment lapses).  Absent
-    abandonments are :data:`sim.hazard.FAR`; empty segments start and end at t1."""
-
-    who: np.ndarray
-    s0: np.ndarray
-    e0: np.ndarray
-    s1: np.ndarray  # the session time of the new cart (t1: none)
-    e1: np.ndarray
-    a1: np.ndarray
-    a2: np.ndarray
-    cat1: np.ndarray
-    cat2: np.ndarray
-    has_new: np.ndarray
-    final_open: np.ndarray  # without a purchase: a cart still open at t1 ...
-    final_cat: np.ndarray  # ... in this category ...
-    final_abandon: np.ndarray  # ... to be abandoned then
-
-    @classmethod
-    def build(
-        cls,
-        t0: float,
-        t1: float,
-        old: np.ndarray,
-        old_abandon: np.ndarray,
-        old_cat: np.ndarray,
-        new: np.ndarray,
-        new_time: np.ndarray,
-        new_abandon: np.ndarray,
-        new_cat: np.ndarray,
-    ) -> CartPlan:
-        who = np.concatenate([old, new]).astype(np.int64)
-        who.sort()
-        if who.size:
-            who = who[np.concatenate([[True], who[1:] != who[:-1]])]
-        m = who.shape[0]
-
-        at_old, at_new = np.searchsorted(who, old), np.searchsorted(who, new)
-
-        def spread(at: np.ndarray, values: Any, fill: float, dtype: type) -> np.ndarray:
-            out: np.ndarray = np.full(m, fill, dtype)
-            out[at] = values
-            return out
-
-        has_old = spread(at_old, True, False, bool)
-        has_new = spread(at_new, True, False, bool)
-        ab_old = spread(at_old, old_abandon, FAR, np.float64)
-        t_new = spread(at_new, new_time, FAR, np.float64)
-        ab_new = spread(at_new, new_abandon, FAR, np.float64)
-        c_old = spread(at_old, old_cat, 0, np.int16)
-        c_new = spread(at_new, new_cat, 0, np.int16)
-        e0 = np.minimum(np.minimum(ab_old, t_new), t1)
-        return cls(
-            who=who,
-            s0=np.where(has_old, t0, t1),
-            e0=np.where(has_old, e0, t1),
-            s1=np.where(has_new, t_new, t1),
-            e1=np.where(has_new, np.minimum(ab_new, t1), t1),
-            a1=np.where(has_old & (ab_old < t_new) & (ab_old < t1), ab_old, FAR),
-            a2=np.where(has_new & (ab_new < t1), ab_new, FAR),
-            cat1=c_old,
-            cat2=c_new,
-            has_new=has_new,
-            final_open=np.where(has_new, ab_new, ab_old) >= t1,
-            final_cat=np.where(has_new, c_new, c_old),
-            final_abandon=np.where(has_new, ab_new, ab_old),
-        )
-
-    def feed(self, t0: float) -> EventFeed:
-        """The interval's abandonments: a cart open at t0 stands if nothing is bought from
-        t0 on, a session's cart if nothing is bought after it was filled."""
-        one, two = self.a1 < FAR, self.a2 < FAR
-        return EventFeed(
-            np.concatenate([self.who[one], self.who[two]]).astype(np.int32),
-            np.concatenate([self.a1[one], self.a2[two]]),
-            np.concatenate([self.cat1[one], self.cat2[two]]),
-            np.concatenate([np.full(int(one.sum()), t0), self.s1[two]]),
-        )
 
 
 class Interval:
@@ -744,71 +649,3 @@ def _bump(counts: np.ndarray, who: np.ndarray, cat: np.ndarray) -> None:
     top = np.iinfo(counts.dtype).max
     cur = counts[who, cat]
     counts[who, cat] = np.where(cur < top, cur + 1, cur)
-
-
-def seed_history(
-    cfg: MarketConfig,
-    pop: Population,
-    obs: Observations,
-    streams: Streams,
-    st: MarketState,
-) -> None:
-    """Fill the observed history before day 0 from the organic model in closed form.
-
-    Purchases per category over the consumer's tenure (at most ``history_days``) are
-    Poisson with the model's steady rate in the category: organic purchases
-    ``r_i·M_stage·s_ic·W_ic`` plus purchases from carts, ``r_browse·s_ic·W_ic·p_cart,ic·q``
-    with ``q = r_cart/(r_cart + r_abandon) + r_abandon/(r_cart + r_abandon)·(1 -
-    e^{-r_ret·m})`` the chance that a cart is bought, at once or on the abandoner's return
-    (lapsed consumers at the active rate, initial awareness), each slowed by its own dip
-    to ``λ/(1 + λ·d·R_c/2)`` (a purchase removes ``λ·d·R_c/2`` of the next).  The last
-    purchase in each category is the latest of that many uniform purchase times (lapsed
-    consumers: at least 60 days ago), and the last purchase overall the latest of those.
-    Sessions of the last 30 days and wish lists follow the same way.  The state's last
-    purchase, overall and by category (the inter-purchase dip of :mod:`sim.dip`), is set
-    to the same history.
-    """
-    f32 = np.float32
-    b = cfg.behaviour
-    rng = streams.rng
-    lc_mult = np.asarray(cfg.lifecycle.rate_multiplier, f32)
-    demand = demand_factor(cfg, pop.share, pop.initial_awareness)
-    span = np.minimum(pop.initial_tenure, f32(cfg.history_days)).astype(np.float64)
-    stage = np.where(
-        pop.initial_lifecycle == Stage.LAPSED, f32(1.0), lc_mult[pop.initial_lifecycle]
-    )
-    floor = f32(cfg.response.awareness_floor)
-    weight = pop.share * (floor + (1 - floor) * pop.initial_awareness)
-    ends = b.cart_purchase_rate + b.cart_abandon_rate
-    back = -np.expm1(-b.abandoner_return_rate * b.abandoner_memory_days)
-    q = (b.cart_purchase_rate + b.cart_abandon_rate * back) / ends if ends > 0 else 0.0
-    p_cart = np.minimum(f32(b.cart_add_prob) * pop.n_categories * pop.share, 0.9)
-    lam = weight * ((pop.base_rate * stage)[:, None] + f32(b.browse_rate * q) * p_cart)
-    lam = lam / (1.0 + lam * (cfg.purchase.dip_depth / 2.0) * replenishment(cfg))
-    lam = lam * span[:, None]
-    bought = rng(Purpose.POPULATION, 30).poisson(lam).astype(np.uint16)
-    total = bought.sum(axis=1, dtype=np.int64)
-    has = total > 0
-    u = rng(Purpose.POPULATION, 35).random(bought.shape)
-    age = span[:, None] * (1.0 - u ** (1.0 / np.maximum(bought, 1)))
-    lapsed = (pop.initial_lifecycle == Stage.LAPSED)[:, None]
-    stretch = (np.maximum(span, 60.0) - 60.0)[:, None] / np.maximum(span, 1e-9)[:, None]
-    age = np.where(lapsed, 60.0 + stretch * age, age)
-    age = np.where(bought > 0, age, np.inf)
-    recency = age.min(axis=1)
-    obs.purchases_by_category[:] = bought
-    obs.n_purchases[:] = total
-    obs.spend[:] = total * pop.basket_mean
-    obs.first_purchase[:] = -pop.initial_tenure.astype(np.float64)
-    obs.last_purchase[:] = np.where(has, -recency, obs.last_purchase)
-    st.last_purchase[:] = obs.last_purchase
-    st.last_bought[:] = np.where(bought > 0, -age, NEVER).astype(f32)
-    st.dip_until[:] = recovered_at(cfg, st.last_bought)
-    sessions = cfg.behaviour.browse_rate * 30.0 * demand
-    obs.browse_by_category[:] = (
-        rng(Purpose.POPULATION, 32).poisson(sessions[:, None] * pop.share).astype(np.uint16)
-    )
-    likes = cfg.behaviour.wishlist_prob * sessions * 4.0
-    obs.likes_by_category[:] = np.minimum(
-        rng(Purpose.POPULATION, 33).poisson(likes[:, None] * pop.share), 255
-    ).astype(np.uint8)

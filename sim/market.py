@@ -24,7 +24,7 @@ import numpy as np
 import simpy
 from simpy.core import URGENT
 
-from sim.behaviour import Interval, Organic, seed_history
+from sim.behaviour import Interval, Organic
 from sim.config import MarketConfig
 from sim.contact import (
     Batch,
@@ -38,6 +38,7 @@ from sim.contact import (
     raise_awareness,
     respond,
 )
+from sim.history import seed_history
 from sim.ledger import ContactStatus, Ledger
 from sim.observe import Observations, seed_engagement
 from sim.population import Population, synthesize

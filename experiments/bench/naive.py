@@ -6,7 +6,7 @@ This module exists for one purpose: to be the baseline the vectorised engine
 
 * the same :class:`~sim.config.MarketConfig` and the same population, drawn by
   :func:`sim.population.synthesize` from the same seed, and the same pre-run history of
-  last purchases by category (:func:`sim.behaviour.seed_history`: it sets the dips);
+  last purchases by category (:func:`sim.history.seed_history`: it sets the dips);
 * the same day of a consumer as :class:`sim.behaviour.Interval`: a session where the
   day's browsing exposure ``r_browse·D·e^{κA}·Δ`` reaches the consumer's draw, at the
   same point of the 4-hour band around the active hour, in a category drawn from
@@ -49,9 +49,9 @@ import numpy as np
 import simpy
 from simpy.core import URGENT
 
-from sim.behaviour import seed_history
 from sim.config import CHANNELS, DATA_KINDS, MarketConfig
 from sim.dip import replenishment
+from sim.history import seed_history
 from sim.observe import NEVER, Observations
 from sim.population import Population, synthesize
 from sim.state import MarketState
