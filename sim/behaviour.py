@@ -187,10 +187,9 @@ class Interval:
         self.settled = t0  # everyone is settled up to here ...
         self.resolved: np.ndarray | None = None  # ... or up to these times (after a batch)
         self.cum: np.ndarray | None = None  # cumulative hazard since t0 (None: 0)
-        self.returning = np.flatnonzero(
-            (st.return_weight > 0)
-            & (st.last_abandon > t0 - RETURN_HORIZON * b.abandoner_memory_days)
-        )
+        returning = np.flatnonzero(st.return_weight > 0)
+        old_ones = st.last_abandon[returning] <= t0 - RETURN_HORIZON * b.abandoner_memory_days
+        self.returning = returning[~old_ones] if old_ones.any() else returning
         self.bought: list[tuple[np.ndarray, ...]] = []  # the purchases, as they are found
 
         # --- sessions, carts, wish lists
@@ -554,9 +553,13 @@ class Interval:
         )
         _bump(obs.likes_by_category, self.sessions[self.wish], self.s_cat[self.wish])
         obs.store_visits[self.visits] += 1
-        active = st.lifecycle == Stage.ACTIVE.value  # the lapse clock runs while active
-        x_lapse = np.where(active, np.float32(cfg.lifecycle.lapse_rate * (t1 - t0)), 0.0)
-        lapse = tick(self.clocks["lapse"], x_lapse, not self.whole)[0]
+        x_lapse = np.float32(cfg.lifecycle.lapse_rate * (t1 - t0))  # while active
+        if self.whole:  # the day's draw to itself: the active ones whose draw is below
+            lapse = np.flatnonzero(self.clocks["lapse"] < x_lapse)
+            lapse = lapse[st.lifecycle[lapse] == Stage.ACTIVE.value]
+        else:
+            active = st.lifecycle == Stage.ACTIVE.value
+            lapse = tick(self.clocks["lapse"], np.where(active, x_lapse, 0.0))[0]
         w.set_stage(lapse, Stage.LAPSED)
         new = w.newcomers
         grown = t1 - st.first_purchase[new] > cfg.lifecycle.new_days
