@@ -1,56 +1,88 @@
-"""Organic behaviour: one vectorised step of every consumer's daily hazards.
+"""Organic behaviour in event time: each interval is planned when it opens, and its
+purchases are resolved exactly as time passes.
 
-For the interval [t0, t0+Δ) each consumer may (each event decided by a uniform of its own
-keyed stream: purchase, browse, store visit, ping and lapse from whole-population arrays,
-the details of a purchase, session or open cart from consumer-keyed uniforms evaluated for
-those consumers only; either way a pure function of (seed, purpose, step, consumer), see
-:mod:`sim.streams`):
+The clock runs in intervals [t0, t1) of ``step_days`` (Δ: whole days, or a day divided
+evenly); the market calls, in order:
 
-* **purchase** with probability ``1 - exp(-h Δ)``, where
-  ``h = h0·(1 - π·e_pen) + a·e_boost`` (:func:`sim.response.organic_hazard` gives h0;
-  ``e`` are the shares of the interval covered by a backlash penalty or a persuasion
-  window).  A purchase is *induced* when it would not have happened without the
-  persuasion under the same uniform (``u ≥ 1 - exp(-h_base Δ)``), so induced purchases
-  are exactly the within-step counterfactual difference.  Induced purchases are in the
-  offered category; others in a category drawn from ``s_ic·W_ic``.  An active offer is
-  redeemed by any purchase, induced or not (sure things redeem too);
-* **browse** with rate ``r_browse·D_i·e^{κA}``; a session picks a category like a purchase,
-  may add to a cart (``p_cart·C·s_ic``) or a wish list (explicit data);
-* **abandon** an open cart with hazard ``r_abandon``; abandoners return to buy with a
-  hazard that decays over ``abandoner_memory_days`` (the "sure things" of triggers);
-* **review** a purchase, **visit a store**, **send a location ping** (ambient data),
-  **lapse** (active to lapsed), and leave the *new* stage after ``new_days``.
+**At t0, :class:`Interval`** draws the interval's *intents* from the state at t0 and
+publishes them with their own times (:meth:`sim.observe.Observations.publish`), so that
+triggers fire at event time plus delay:
 
-The step updates the state and the marketer's observations and appends its purchases to
-the ledger; it returns the rest as :class:`StepEvents` for the market, which publishes
-the event feeds and spreads word of mouth (:mod:`sim.word_of_mouth`).
+* a **session** when the day's browsing exposure ``r_browse·D_i·e^{κA}·Φ`` reaches the
+  consumer's session draw of the day (``Φ``: the exposure of the interval to the
+  consumer's day rhythm, a 4-hour band around the active hour, Δ for whole days;
+  :func:`sim.hazard.band_time`), at the point of the band where it does, in a category
+  drawn from ``s_ic·W_ic·g_ic``; it adds a **cart** with probability ``p_cart·C·s_ic``
+  (at most 0.9) or is a *browsed* event; it may add to a wish list;
+* each cart is **abandoned** at ``t_add + X``, ``X ~ Exp(r_abandon)`` drawn when it is
+  added, unless a purchase empties it first; a cart added while one is open replaces it;
+* a **location ping** (exposure ``r_ping·Φ``, time in the band) and a **store visit**
+  (exposure ``r_visit·D_i·Δ``) the same way;
+* the organic purchase rate ``h_i = r_i·M_stage·D_i·e^{κA_i}`` (:mod:`sim.response`; D
+  includes the inter-purchase dip of :mod:`sim.dip`, taken at the interval's midpoint,
+  which integrates its linear recovery exactly except in the interval where it ends).
+
+**Daily clocks.**  Each consumer has one draw per day and kind of event (purchase,
+session, visit, ping, lapse), keyed by (seed, purpose, day, consumer) in
+:mod:`sim.streams` and wound up when the day starts; every interval of the day uses up
+part of it (the purchase threshold ``E = -log(1 - u)`` by the integrated hazard, the
+others' uniform by their exposure), and the event happens where it runs out: at most one
+event of a kind per consumer and day.  So the intervals of a day share their random
+numbers whatever their length, and halving the step changes no draw.
+
+**Up to any time t** (:meth:`Interval.settle`, called for a contact's consumers before the
+contact changes them, for a trigger's "bought since?" question, and for everyone at t1)
+the purchase hazard (:mod:`sim.hazard`)
+
+    h(t) = (1 - π·1_pen(t))·(h_i + r_cart·1_cart(t) + r_ret·Σ_j w_j e^{-(t - A_j)/m})
+           + a·1_boost(t)
+
+is integrated exactly from where the consumer was last settled; the consumer buys at the
+first τ where the cumulative hazard since the day began reaches ``E``.  A purchase closes
+the cart, the persuasion window and the return hazard, and starts the category's dip.
+Because each contact settles its consumers first, every persuasion window and penalty
+counts from its contact's time, a contact changes nothing before it (common random
+numbers: the baseline's purchase before a contact is the campaign world's too), and the
+answer to "bought since?" is final when given (later contacts only add hazard later).
+After a contact, ``h_i`` is recomputed from the changed state (its awareness gain counts
+from its time).  A purchase is **induced** when the baseline cumulative hazard over the
+whole interval (``h_i`` at t0, carts and returns, no persuasion, no penalty) would not
+have reached the threshold: it would not have happened in this interval without the
+contacts.  Induced purchases are in the offered category; others in one drawn from
+``s_ic·W_ic·g_ic``.  An offer valid at τ is redeemed by any purchase.
+
+**At t1, :meth:`Interval.close`** settles everyone, records the purchases and the stored
+profile (sessions, wish lists, carts abandoned, visits, pings), updates carts and return
+weights, lapses and graduations, and hands the interval's buyers to word of mouth.
+
+What stays discretised (the tests bound it: ``tests/test_market_step_size.py``):
+sessions, visits and pings follow the demand at t0 (a contact's awareness gain moves
+them from the next interval on; it moves purchases at once), word of mouth moves at t1,
+and the dip is taken at the midpoint.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
+from typing import Any
 
 import numpy as np
 
+from sim.carts import CartPlan, locate
 from sim.config import MarketConfig
+from sim.dip import LiveDips, dip_factor, replenishment
+from sim.hazard import FAR, Terms, band_time, covered, decayed, solve
 from sim.ledger import Table
-from sim.observe import EventFeed, Observations
+from sim.observe import NEVER, EventFeed, Observations
 from sim.population import Population, Stage
-from sim.response import demand_factor, organic_hazard
-from sim.state import Horizons, MarketState, overlap
+from sim.response import RETURN_HORIZON, consumer_demand, demand_factor
+from sim.state import Horizons, MarketState
 from sim.streams import Purpose, Streams
 
-
-@dataclass(frozen=True)
-class StepEvents:
-    """What one organic step hands back to the market."""
-
-    buyers: np.ndarray  # consumers who bought in the step (ascending)
-    categories: np.ndarray  # int16 category of each purchase (the word-of-mouth signal)
-    abandoned: EventFeed  # carts abandoned
-    browsed: EventFeed  # sessions without a cart
-    pinged: EventFeed  # location pings
-    sessions: EventFeed  # every session (the context of contextual campaigns)
+BAND_HOURS = 4.0
+"""Width of the daily band around a consumer's active hour in which sessions and pings
+happen (uniformly)."""
 
 
 def draw_category(weights: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -60,133 +92,559 @@ def draw_category(weights: np.ndarray, u: np.ndarray) -> np.ndarray:
     return np.minimum(pick, weights.shape[1] - 1).astype(np.int16)
 
 
-def organic_step(
-    cfg: MarketConfig,
-    pop: Population,
-    st: MarketState,
-    obs: Observations,
-    streams: Streams,
-    purchases: Table,
-    horizons: Horizons,
-    k: int,
-) -> StepEvents:
-    """Advance every consumer through step ``k`` (the interval [kΔ, (k+1)Δ)).
+@dataclass
+class Organic:
+    """The parts of a market the organic model reads and writes."""
 
-    Assumes ``st`` and ``horizons`` hold every contact stamped before (k+1)Δ and none
-    stamped later (the market runs the step at (k+1)Δ before any contact of that time).
-    """
-    b, s = cfg.behaviour, streams
-    n, dt = pop.n, cfg.step_days
-    t0, t1 = k * dt, (k + 1) * dt
-    f32 = np.float32
-    floor = f32(cfg.response.awareness_floor)
+    cfg: MarketConfig
+    pop: Population
+    st: MarketState
+    obs: Observations
+    streams: Streams
+    purchases: Table
+    horizons: Horizons
+    dips: LiveDips
+    open_carts: np.ndarray  # consumers with an open cart (sorted), kept by the intervals
+    newcomers: np.ndarray  # consumers in the *new* stage (sorted; the set only shrinks)
+    stage_rate: np.ndarray  # r_i·M_stage (float32), kept by set_stage
 
-    demand = demand_factor(cfg, pop.share, st.awareness)
-    attitude = np.exp(f32(cfg.response.attitude_effect) * st.attitude)
-    h_base = organic_hazard(cfg, pop, st, slice(None), t0, demand=demand, attitude_factor=attitude)
-    if horizons.penalty > t0:
-        h_base *= 1.0 - f32(cfg.creepiness.purchase_penalty) * overlap(
-            st.penalty_start, st.penalty_end, t0, t1
+    @classmethod
+    def of(
+        cls,
+        cfg: MarketConfig,
+        pop: Population,
+        st: MarketState,
+        obs: Observations,
+        streams: Streams,
+        purchases: Table,
+        horizons: Horizons,
+    ) -> Organic:
+        """The organic model's view of a market whose state is at day 0."""
+        return cls(
+            cfg,
+            pop,
+            st,
+            obs,
+            streams,
+            purchases,
+            horizons,
+            LiveDips(cfg, pop.share, st.last_bought),
+            np.flatnonzero(st.cart_open),
+            np.flatnonzero(st.lifecycle == Stage.NEW.value),
+            pop.base_rate * np.take(cls.multipliers(cfg), st.lifecycle),
         )
-    if horizons.boost > t0:
-        h = overlap(st.boost_start, st.boost_end, t0, t1)
-        h *= st.boost
-        h += h_base  # h_base + overlap·boost
+
+    @staticmethod
+    def multipliers(cfg: MarketConfig) -> np.ndarray:
+        return np.asarray(cfg.lifecycle.rate_multiplier, np.float32)
+
+    def set_stage(self, who: np.ndarray, stage: Stage) -> None:
+        """Move consumers ``who`` to ``stage`` (the organic model changes stages only so)."""
+        self.st.lifecycle[who] = stage
+        self.stage_rate[who] = self.pop.base_rate[who] * self.multipliers(self.cfg)[stage]
+
+
+class Interval:
+    """One interval [t0, t1) of the organic model: its plan, what is settled so far, and
+    the purchases it has produced (see the module doc)."""
+
+    def __init__(self, world: Organic, k: int) -> None:
+        cfg, pop, st, s = world.cfg, world.pop, world.st, world.streams
+        b = cfg.behaviour
+        f32 = np.float32
+        n, dt = pop.n, cfg.step_days
+        self.world, self.k = world, k
+        self.t0, self.t1 = k * dt, (k + 1) * dt
+        t0, t1 = self.t0, self.t1
+        self.t_mid = 0.5 * (t0 + t1)
+        floor = f32(cfg.response.awareness_floor)
+
+        demand = self._demand()
+        self.h = self._rate(slice(None), demand)  # organic rate now (a contact recomputes ...
+        self.h_open: np.ndarray | None = None  # ... its consumers') and at t0, once one did
+        # The day's draws: one per consumer and kind of event, keyed by the day (so that
+        # the intervals of a day share them, whatever their length), wound up at its start.
+        # An interval of a day or more has the day's draws to itself: no clock runs on.
+        self.day = int(np.floor(t0 + 1e-9))
+        self.whole = dt > 1.0 - 1e-9
+        clocks = {
+            "session": Purpose.BROWSE,
+            "visit": Purpose.STORE_VISIT,
+            "lapse": Purpose.LAPSE,
+        }
+        if self.whole:
+            self.e = exponential(s.uniform(Purpose.PURCHASE, n, self.day))
+            self.clocks = {
+                kind: s.uniform(purpose, n, self.day) for kind, purpose in clocks.items()
+            }
+        else:
+            if abs(t0 - round(t0)) < 1e-9:
+                st.purchase_clock[:] = exponential(s.uniform(Purpose.PURCHASE, n, self.day))
+                for kind, purpose in clocks.items():
+                    getattr(st, f"{kind}_clock")[:] = s.uniform(purpose, n, self.day)
+            self.e = st.purchase_clock  # reached by the cumulative hazard since t0: a purchase
+            self.clocks = {kind: getattr(st, f"{kind}_clock") for kind in clocks}
+        self.settled = t0  # everyone is settled up to here ...
+        self.resolved: np.ndarray | None = None  # ... or up to these times (after a batch)
+        self.cum: np.ndarray | None = None  # cumulative hazard since t0 (None: 0)
+        returning = np.flatnonzero(st.return_weight > 0)
+        old_ones = st.last_abandon[returning] <= t0 - RETURN_HORIZON * b.abandoner_memory_days
+        self.returning = returning[~old_ones] if old_ones.any() else returning
+        self.bought: list[tuple[np.ndarray, ...]] = []  # the purchases, as they are found
+
+        # --- sessions, carts, wish lists
+        if abs(dt - round(dt)) < 1e-12:
+            exposure: Any = f32(dt)  # whole days hold the day rhythm's band whole
+        else:
+            exposure, _ = band_time(pop.active_hour, t0, t1, np.zeros(n, f32), BAND_HOURS)
+            exposure = exposure.astype(f32)
+        x_browse = f32(b.browse_rate) * demand
+        if world.horizons.attitude:
+            x_browse *= np.exp(f32(cfg.response.attitude_effect) * st.attitude)
+        x_browse *= exposure
+        sessions, used = tick(self.clocks["session"], x_browse, not self.whole)
+        del x_browse
+        _, s_time = band_time(pop.active_hour[sessions], t0, t1, used, BAND_HOURS)
+        weights = np.take(pop.share, sessions, axis=0) * (
+            floor + (1 - floor) * np.take(st.awareness, sessions, axis=0)
+        )
+        dip = dip_factor(cfg, np.take(st.last_bought, sessions, axis=0), self.t_mid)
+        if dip is not None:
+            weights *= dip
+        day = self.day
+        s_cat = draw_category(weights, s.uniform_at(Purpose.BROWSE_CATEGORY, sessions, day))
+        p_cart = np.minimum(
+            f32(b.cart_add_prob) * pop.n_categories * pop.share[sessions, s_cat], 0.9
+        )
+        add = s.uniform_at(Purpose.CART, sessions, day) < p_cart
+        new = sessions[add]
+        u_ab = s.uniform_at(Purpose.ABANDON, new, day).astype(np.float64)
+        new_abandon = s_time[add] - np.log1p(-u_ab) / b.cart_abandon_rate
+        old = world.open_carts
+        self.carts = CartPlan.build(
+            t0,
+            t1,
+            old,
+            st.cart_abandon_at[old],
+            st.cart_category[old],
+            new,
+            s_time[add],
+            new_abandon,
+            s_cat[add],
+        )
+        self.sessions, self.s_time, self.s_cat = sessions, s_time, s_cat
+        self.wish = s.uniform_at(Purpose.WISHLIST, sessions, day) < f32(b.wishlist_prob)
+
+        # --- stores and pings
+        x_visit = f32(b.store_visit_rate * dt) * demand
+        self.visits = tick(self.clocks["visit"], x_visit, not self.whole)[0]
+        del x_visit
+        self._pings: tuple[np.ndarray, np.ndarray] | None = None
+        self.added = add
+        world.obs.publish(self.feeds)
+        world.obs.record_pings(partial(draw_pings, world, self.day, t0, t1))
+
+    def pings(self) -> tuple[np.ndarray, np.ndarray]:
+        """The interval's location pings (:func:`draw_pings`), drawn when first asked for."""
+        if self._pings is None:
+            self._pings = draw_pings(self.world, self.day, self.t0, self.t1)
+        return self._pings
+
+    def feeds(self) -> tuple[EventFeed, EventFeed, EventFeed, EventFeed]:
+        """The interval's events: carts abandoned, sessions without a cart, pings, every
+        session (see :meth:`sim.observe.Observations.publish`)."""
+        add, s_time, s_cat = self.added, self.s_time, self.s_cat
+        sessions = self.sessions.astype(np.int32)
+        pings, ping_time = self.pings()
+        return (
+            self.carts.feed(self.t0),
+            EventFeed(sessions[~add], s_time[~add], s_cat[~add], s_time[~add]),
+            EventFeed(
+                pings.astype(np.int32), ping_time, np.full(pings.size, -1, np.int16), ping_time
+            ),
+            EventFeed(sessions, s_time, s_cat, s_time),
+        )
+
+    # ------------------------------------------------------------------ settling
+    def rate_at_open(self) -> np.ndarray:
+        """Every consumer's organic rate as the interval opened (before any contact)."""
+        return self.h if self.h_open is None else self.h_open
+
+    def terms(self, ids: np.ndarray) -> Terms:
+        """The hazard terms of consumers ``ids`` now."""
+        w = self.world
+        st, b = w.st, w.cfg.behaviour
+        m = ids.shape[0]
+        rows, pos = locate(self.carts.who, ids)
+        cp = self.carts
+
+        def cart(values: np.ndarray, fill: float) -> np.ndarray:
+            out = np.full(m, fill)
+            out[rows] = values[pos]
+            return out
+
+        f64 = np.float64
+        return Terms(
+            h=self.h[ids].astype(f64),
+            ret_w=st.return_weight[ids].astype(f64),
+            ret_t=st.last_abandon[ids],
+            s0=cart(cp.s0, self.t1),
+            e0=cart(cp.e0, self.t1),
+            s1=cart(cp.s1, self.t1),
+            e1=cart(cp.e1, self.t1),
+            a1=cart(cp.a1, FAR),
+            a2=cart(cp.a2, FAR),
+            ps=st.penalty_start[ids],
+            pe=st.penalty_end[ids],
+            level=st.boost[ids].astype(f64),
+            bs=st.boost_start[ids],
+            be=st.boost_end[ids],
+            r_cart=b.cart_purchase_rate,
+            r_ret=b.abandoner_return_rate,
+            memory=b.abandoner_memory_days,
+            penalty=w.cfg.creepiness.purchase_penalty,
+        )
+
+    def settle(self, idx: np.ndarray | None, now: float, commit: bool = True) -> None:
+        """Resolve the purchases of consumers ``idx`` (unique; None: everyone) up to
+        ``now`` (at most t1), with the state as it is (see the module doc).
+
+        ``commit`` False (a question, not a change of state, follows) records the
+        purchases found but leaves the others' cumulative hazard where it was, so that
+        asking changes no number: the purchase time solves the same equation from the
+        same start whenever it is found (:meth:`sim.hazard.Terms.invert` does not depend
+        on ``now``)."""
+        b = min(now, self.t1)
+        f32 = np.float32
+        n = self.h.shape[0]
+        if idx is not None and not idx.size:
+            return
+        resolved, cum0 = self.resolved, self.cum
+        a: Any  # the start of each consumer's unsettled part: one time, or one each
+        if resolved is None:
+            a = self.settled
+            if a >= b:
+                return
+        else:
+            a = resolved if idx is None else resolved[idx]
+        if idx is not None and idx.shape[0] * 4 > n:
+            # A large batch: whole-population arrays (no gathers), then its rows.
+            every = self.settled if resolved is None else resolved
+            H = self._integral(None, every, b)[idx]
+        else:
+            H = self._integral(idx, a, b)
+        if cum0 is None:
+            before: np.ndarray = np.zeros(H.shape[0], f32)
+            cum = H
+        else:
+            before = cum0 if idx is None else cum0[idx]
+            cum = before + H
+        if commit and idx is None:
+            self.cum = cum
+            self.settled, self.resolved = b, None
+        elif commit:
+            if cum0 is None:
+                self.cum = cum0 = np.zeros(n, f32)
+            cum0[idx] = cum
+            if resolved is None:
+                self.resolved = resolved = np.full(n, self.settled)
+            resolved[idx] = b
+        e = self.e if idx is None else self.e[idx]
+        hit = np.flatnonzero(cum > e)
+        if not hit.size:
+            return
+        buyers = hit if idx is None else idx[hit]
+        terms = self.terms(buyers)
+        start = np.full(hit.shape, a) if np.ndim(a) == 0 else a[hit]
+        tau = self._when(
+            terms,
+            start.astype(np.float64),
+            before[hit].astype(np.float64),
+            e[hit].astype(np.float64),
+        )
+        self._buy(buyers, np.minimum(tau, np.nextafter(b, -np.inf)), terms)
+
+    def _integral(self, idx: np.ndarray | None, a: Any, b: float) -> np.ndarray:
+        """``∫_a^b h(t) dt`` for consumers ``idx`` (None: everyone) from their own ``a``
+        (float32): the terms of :mod:`sim.hazard`, each only where it applies."""
+        w = self.world
+        cfg, st = w.cfg, w.st
+        f32 = np.float32
+        full = idx is None
+        h = self.h if full else self.h[idx]
+        scalar = np.ndim(a) == 0
+        H = h * f32(b - a) if scalar else h * (b - a).astype(f32)
+        bh = cfg.behaviour
+        m = bh.abandoner_memory_days
+
+        def at(rows: np.ndarray) -> Any:
+            return a if scalar else a[rows]
+
+        rows, pos = locate(self.returning, idx)
+        if rows.size:  # r·w·∫ e^{-(t - t_w)/m} = r·m·w·e^{-(a - t_w)/m}·(1 - e^{-(b - a)/m})
+            ids = self.returning[pos]
+            lo = at(rows)
+            ret = np.exp((st.last_abandon[ids] - lo) / m)
+            ret *= st.return_weight[ids]
+            ret *= bh.abandoner_return_rate * m * -np.expm1((lo - b) / m)
+            H[rows] += ret.astype(f32)
+        rows, pos = locate(self.carts.who, idx)
+        if rows.size:
+            cp, lo = self.carts, at(rows)
+            add = covered(cp.s0[pos], cp.e0[pos], lo, b) + covered(cp.s1[pos], cp.e1[pos], lo, b)
+            add *= bh.cart_purchase_rate
+            ret = decayed(cp.a1[pos], lo, b, m) + decayed(cp.a2[pos], lo, b, m)
+            add += bh.abandoner_return_rate * ret
+            H[rows] += add.astype(f32)
+        lo_min = float(a) if scalar else float(a.min())
+        if w.horizons.penalty > lo_min:
+            pe = st.penalty_end if full else st.penalty_end[idx]
+            sel = np.flatnonzero(pe > a)
+            if sel.size:
+                ids = sel if idx is None else idx[sel]
+                lo = at(sel)
+                p_lo = np.maximum(lo, st.penalty_start[ids])
+                p_hi = np.maximum(np.minimum(b, st.penalty_end[ids]), p_lo)
+                lost = self.terms(ids).base(p_lo, p_hi)
+                H[sel] -= (cfg.creepiness.purchase_penalty * lost).astype(f32)
+        if w.horizons.boost > lo_min:
+            be = st.boost_end if full else st.boost_end[idx]
+            bs = st.boost_start if full else st.boost_start[idx]
+            level = st.boost if full else st.boost[idx]
+            H += level * covered(bs, be, a, b).astype(f32)
+        return H
+
+    def _when(self, terms: Terms, a: np.ndarray, cum: np.ndarray, e: np.ndarray) -> np.ndarray:
+        """Purchase times of the consumers of ``terms``.  Where no term switches on or off
+        between ``a`` and t1 the hazard is ``c + K·e^{-(t - a)/m}`` and
+        :func:`sim.hazard.solve` inverts it at once (exactly ``a + (e - cum)/c`` without a
+        return term); elsewhere :meth:`sim.hazard.Terms.invert`."""
+        t1 = self.t1
+        cut = terms.breakpoints()
+        inside = ((cut > a[:, None]) & (cut < t1)).any(axis=1)
+        tau = np.empty(a.shape[0])
+        one = np.flatnonzero(~inside)
+        if one.size:
+            part = terms.take(one)
+            c, k = part.piece(a[one], np.full(one.size, t1))
+            tau[one] = a[one] + solve(c, k, part.memory, e[one] - cum[one], t1 - a[one])
+        rest = np.flatnonzero(inside)
+        if rest.size:
+            tau[rest] = terms.take(rest).invert(a[rest], cum[rest], e[rest], t1)
+        return tau
+
+    def _buy(self, buyers: np.ndarray, tau: np.ndarray, terms: Terms) -> None:
+        """Record the purchases of ``buyers`` at times ``tau`` and apply them to the state
+        (``terms``: their hazard terms, read before the purchases change them)."""
+        w = self.world
+        cfg, pop, st, obs, s = w.cfg, w.pop, w.st, w.obs, w.streams
+        f32 = np.float32
+        # Induced: the baseline cumulative hazard of the interval (the organic rate at t0,
+        # carts and returns, no persuasion, no penalty) stays below E.  Only a persuasion
+        # window in the interval, or a contact's awareness gain, can make it so.
+        induced = np.zeros(buyers.shape[0], bool)
+        changed = st.boost_end[buyers] > self.t0
+        if self.h_open is not None:
+            changed |= self.h[buyers] != self.h_open[buyers]
+        maybe = np.flatnonzero(changed)
+        if maybe.size:
+            t0 = np.full(maybe.size, self.t0)
+            baseline = replace(
+                terms.take(maybe), h=self.rate_at_open()[buyers[maybe]].astype(np.float64)
+            )
+            induced[maybe] = self.e[buyers[maybe]] > baseline.base(t0, np.full_like(t0, self.t1))
+        floor = f32(cfg.response.awareness_floor)
+        weights = np.take(pop.share, buyers, axis=0) * (
+            floor + (1 - floor) * np.take(st.awareness, buyers, axis=0)
+        )
+        dip = dip_factor(cfg, np.take(st.last_bought, buyers, axis=0), self.t_mid)
+        if dip is not None:
+            weights *= dip
+        day = self.day
+        cat = draw_category(weights, s.uniform_at(Purpose.PURCHASE_CATEGORY, buyers, day))
+        boosted_cat = st.boost_category[buyers]
+        cat = np.where(induced & (boosted_cat >= 0), boosted_cat, cat).astype(np.int16)
+        value = pop.basket_mean[buyers] * (f32(0.5) + s.uniform_at(Purpose.BASKET, buyers, day))
+        has_offer = (st.offer_start[buyers] <= tau) & (st.offer_end[buyers] > tau)
+        discount = np.where(has_offer, st.offer_discount[buyers], f32(0.0))
+        offer_contact = np.where(has_offer, st.offer_contact[buyers], -1)
+        st.offer_end[buyers[has_offer]] = NEVER
+        st.boost_end[buyers] = np.minimum(st.boost_end[buyers], tau)
+        st.last_purchase[buyers] = tau
+        st.cart_open[buyers] = False
+        st.return_weight[buyers] = 0.0
+        lapsed = st.lifecycle[buyers] == Stage.LAPSED
+        w.set_stage(buyers[lapsed], Stage.ACTIVE)
+        st.last_bought[buyers, cat] = tau.astype(f32)
+        st.dip_until[buyers] = np.maximum(st.dip_until[buyers], tau + replenishment(cfg)[cat])
+        w.dips.add(buyers, cat, st.last_bought[buyers, cat])
+        self.e[buyers] = np.inf  # one purchase per day
+        self.bought.append((buyers, tau, cat, value, discount, offer_contact, induced))
+        obs.record_purchases(buyers, tau, cat, value)
+        reviewed = s.uniform_at(Purpose.REVIEW, buyers, day) < f32(cfg.behaviour.review_prob)
+        liked = pop.share[buyers, cat] * pop.n_categories > 1.0
+        _bump(obs.likes_by_category, buyers[reviewed & liked], cat[reviewed & liked])
+
+    def refresh(self, idx: np.ndarray) -> None:
+        """Recompute the organic rate of consumers ``idx`` from the state now (after a
+        contact changed their awareness or attitude); it applies from now on."""
+        w = self.world
+        if self.h_open is None:
+            self.h_open = self.h.copy()
+        if idx.shape[0] * 4 > w.pop.n:  # a large batch: whole-population arrays, its rows
+            self.h[idx] = self._rate(slice(None), self._demand())[idx]
+        else:
+            demand = consumer_demand(w.cfg, w.pop, w.st, idx, self.t_mid)
+            self.h[idx] = self._rate(idx, demand)
+
+    def _demand(self) -> np.ndarray:
+        """Every consumer's demand factor, the dips taken at the interval's midpoint."""
+        w = self.world
+        cfg, pop, st = w.cfg, w.pop, w.st
+        demand = demand_factor(cfg, pop.share, st.awareness)
+        floor = np.float32(cfg.response.awareness_floor)
+        who, loss = w.dips.loss(st.awareness, floor, self.t_mid)
+        if who.size:
+            np.subtract.at(demand, who, loss)
+        return demand
+
+    def _rate(self, idx: np.ndarray | slice, demand: np.ndarray) -> np.ndarray:
+        """``r_i·M_stage·D_i·e^{κA_i}`` of consumers ``idx`` (``demand``: their D)."""
+        w = self.world
+        cfg, st = w.cfg, w.st
+        f32 = np.float32
+        h = w.stage_rate[idx] * demand
+        if w.horizons.attitude:
+            h *= np.exp(f32(cfg.response.attitude_effect) * st.attitude[idx])
+        return h
+
+    # ------------------------------------------------------------------ closing
+    def close(self) -> tuple[np.ndarray, np.ndarray]:
+        """Settle everyone to t1 and record the interval; returns its buyers and the
+        categories they bought (the word-of-mouth signal)."""
+        w = self.world
+        cfg, st, obs = w.cfg, w.st, w.obs
+        t0, t1 = self.t0, self.t1
+        self.settle(None, t1)
+        if self.cum is not None and not self.whole:  # the day's purchase clocks run down
+            st.purchase_clock -= self.cum
+        if self.bought:
+            cols = [np.concatenate(c) for c in zip(*self.bought, strict=True)]
+        else:
+            empty = (np.int64, np.float64, np.int16, np.float32, np.float32, np.int64, bool)
+            cols = [np.empty(0, t) for t in empty]
+        order = np.lexsort((cols[0], cols[1]))  # by time, then consumer
+        buyers, tau, cats, value, discount, offer_contact, induced = (c[order] for c in cols)
+        w.purchases.append(
+            time=tau,
+            consumer=buyers,
+            category=cats,
+            value=value,
+            discount=discount,
+            offer_contact=offer_contact,
+            induced=induced,
+        )
+        self._close_carts(buyers, tau)
+        obs.record_sessions(
+            self.sessions,
+            self.s_time,
+            self.s_cat,
+            (np.mod(self.s_time, 1.0) * 24.0).astype(np.float32),
+        )
+        _bump(obs.likes_by_category, self.sessions[self.wish], self.s_cat[self.wish])
+        obs.store_visits[self.visits] += 1
+        x_lapse = np.float32(cfg.lifecycle.lapse_rate * (t1 - t0))  # while active
+        if self.whole:  # the day's draw to itself: the active ones whose draw is below
+            lapse = np.flatnonzero(self.clocks["lapse"] < x_lapse)
+            lapse = lapse[st.lifecycle[lapse] == Stage.ACTIVE.value]
+        else:
+            active = st.lifecycle == Stage.ACTIVE.value
+            lapse = tick(self.clocks["lapse"], np.where(active, x_lapse, 0.0))[0]
+        w.set_stage(lapse, Stage.LAPSED)
+        new = w.newcomers
+        grown = t1 - st.first_purchase[new] > cfg.lifecycle.new_days
+        w.set_stage(new[grown], Stage.ACTIVE)
+        w.newcomers = new[~grown]
+        return buyers, cats
+
+    def _close_carts(self, buyers: np.ndarray, tau: np.ndarray) -> None:
+        """Carts and return weights after the interval; the marketer's record of the carts
+        abandoned (those not emptied by a purchase first)."""
+        cp, st, obs = self.carts, self.world.st, self.world.obs
+        if not cp.who.size:
+            return
+        m = self.world.cfg.behaviour.abandoner_memory_days
+        t_buy = np.full(cp.who.shape[0], FAR)
+        rows, pos = locate(cp.who, np.sort(buyers)) if buyers.size else (np.empty(0, int),) * 2
+        if rows.size:
+            t_buy[pos] = tau[np.argsort(buyers)][rows]
+        bought = t_buy < FAR
+        # An abandonment stands unless a purchase fell between its `since` and its time.
+        one = (cp.a1 < FAR) & (t_buy > cp.a1)
+        two = (cp.a2 < FAR) & ((t_buy > cp.a2) | (t_buy < cp.s1))
+        survives = ~bought | (cp.has_new & (cp.s1 > t_buy))  # a cart filled after buying
+        st.cart_open[cp.who] = survives & cp.final_open
+        self.world.open_carts = cp.who[survives & cp.final_open]
+        st.cart_category[cp.who[survives]] = cp.final_cat[survives]
+        st.cart_abandon_at[cp.who[survives]] = cp.final_abandon[survives]
+        # Return weights: abandonments after the consumer's last purchase add 1 each.
+        after = np.where(bought, t_buy, -np.inf)
+        one_on, two_on = one & (cp.a1 > after), two & (cp.a2 > after)
+        last = np.maximum(np.where(one_on, cp.a1, -np.inf), np.where(two_on, cp.a2, -np.inf))
+        fold = np.flatnonzero(one_on | two_on)
+        if fold.size:
+            who, ref = cp.who[fold], last[fold]
+            weight = st.return_weight[who] * np.exp((st.last_abandon[who] - ref) / m)
+            for anchor, on in ((cp.a1[fold], one_on[fold]), (cp.a2[fold], two_on[fold])):
+                weight += np.where(on, np.exp((np.minimum(anchor, ref) - ref) / m), 0.0)
+            st.return_weight[who] = weight
+            st.last_abandon[who] = ref
+        seen = np.flatnonzero(one | two)
+        latest = np.maximum(np.where(one, cp.a1, -np.inf), np.where(two, cp.a2, -np.inf))
+        obs.last_abandon[cp.who[seen]] = latest[seen]
+
+
+def draw_pings(world: Organic, day: int, t0: float, t1: float) -> tuple[np.ndarray, np.ndarray]:
+    """The location pings (consumers, times) of [t0, t1) within ``day``.  A ping happens
+    where the day's exposure ``r_ping·Φ`` reaches the consumer's draw of the day; it
+    depends on nothing in the market's state, so it is drawn only when read."""
+    pop, rate = world.pop, world.cfg.behaviour.ping_rate
+    u = world.streams.uniform(Purpose.PING, pop.n, day).astype(np.float64)
+    before: Any
+    now: Any
+    if t1 - t0 > 1.0 - 1e-9:  # the day's whole band
+        before, now = 0.0, rate * (t1 - t0)
+        who = np.flatnonzero(u < now)
+        used = u[who] / now
     else:
-        h = h_base
-    u = s.uniform(Purpose.PURCHASE, n, k)
-    p_buy = h * f32(-dt)  # 1 - exp(-h Δ), in place
-    np.expm1(p_buy, out=p_buy)
-    np.negative(p_buy, out=p_buy)
-    buyers = np.flatnonzero(u < p_buy)
-    del p_buy, h
+        zero = np.zeros(pop.n)
+        before = rate * band_time(pop.active_hour, float(day), t0, zero, BAND_HOURS)[0]
+        now = rate * band_time(pop.active_hour, t0, t1, zero, BAND_HOURS)[0]
+        who = np.flatnonzero((u >= before) & (u < before + now))
+        used = (u[who] - before[who]) / now[who]
+    return who, band_time(pop.active_hour[who], t0, t1, used, BAND_HOURS)[1]
 
-    # --- purchases (uniforms keyed by consumer, drawn for the buyers only)
-    u_b = u[buyers]
-    induced = u_b >= -np.expm1(-h_base[buyers] * f32(dt))
-    aw_b = floor + (1 - floor) * np.take(st.awareness, buyers, axis=0)
-    cat = draw_category(
-        np.take(pop.share, buyers, axis=0) * aw_b,
-        s.uniform_at(Purpose.PURCHASE_CATEGORY, buyers, k),
-    )
-    boosted_cat = st.boost_category[buyers]
-    use_offer_cat = induced & (boosted_cat >= 0)
-    cat = np.where(use_offer_cat, boosted_cat, cat).astype(np.int16)
-    value = pop.basket_mean[buyers] * (f32(0.5) + s.uniform_at(Purpose.BASKET, buyers, k))
-    when = t0 + dt * pop.active_hour[buyers].astype(np.float64) / 24.0
-    has_offer = (st.offer_end[buyers] > t0) & (st.offer_start[buyers] < t1)
-    discount = np.where(has_offer, st.offer_discount[buyers], f32(0.0))
-    offer_contact = np.where(has_offer, st.offer_contact[buyers], -1)
-    st.offer_end[buyers[has_offer]] = -1e9
-    st.boost_end[buyers] = np.minimum(st.boost_end[buyers], when)
-    st.last_purchase[buyers] = when
-    st.cart_open[buyers] = False
-    lapsed = st.lifecycle[buyers] == Stage.LAPSED
-    st.lifecycle[buyers[lapsed]] = Stage.ACTIVE
-    purchases.append(
-        time=when,
-        consumer=buyers,
-        category=cat,
-        value=value,
-        discount=discount,
-        offer_contact=offer_contact,
-        induced=induced,
-    )
-    obs.record_purchases(buyers, when, cat, value)
-    reviewed = s.uniform_at(Purpose.REVIEW, buyers, k) < f32(b.review_prob)
-    liked = pop.share[buyers, cat] * pop.n_categories > 1.0
-    _bump(obs.likes_by_category, buyers[reviewed & liked], cat[reviewed & liked])
 
-    # --- carts: abandonment of carts opened earlier, then today's sessions
-    open_carts = np.flatnonzero(st.cart_open)
-    p_abandon = f32(-np.expm1(-b.cart_abandon_rate * dt))
-    ab = open_carts[s.uniform_at(Purpose.ABANDON, open_carts, k) < p_abandon]
-    ab_time = t0 + dt * pop.active_hour[ab].astype(np.float64) / 24.0
-    st.cart_open[ab] = False
-    st.last_abandon[ab] = ab_time
-    abandoned = EventFeed(ab.astype(np.int32), ab_time, st.cart_category[ab])
+def tick(clock: np.ndarray, exposure: Any, running: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Run every consumer's daily clock of an event down by this interval's ``exposure``
+    (one per consumer or one for all): the consumers whose clock runs out have the event,
+    at the share ``used`` of their exposure where it does, and (``running``: more of the
+    day is to come) their clock stops for the rest of the day (one event of a kind per
+    day) while the others' carry what is left.  Returns the consumers and ``used``."""
+    hit = np.flatnonzero(clock < exposure)
+    used = clock[hit] / (exposure[hit] if np.ndim(exposure) else exposure)
+    if running:
+        clock -= exposure
+        clock[hit] = np.inf
+    return hit, used
 
-    p_browse = f32(b.browse_rate * dt) * demand
-    p_browse *= attitude
-    browse = s.uniform(Purpose.BROWSE, n, k) < p_browse
-    del p_browse
-    browse[buyers] = False
-    sessions = np.flatnonzero(browse)
-    aw_s = floor + (1 - floor) * np.take(st.awareness, sessions, axis=0)
-    s_cat = draw_category(
-        np.take(pop.share, sessions, axis=0) * aw_s,
-        s.uniform_at(Purpose.BROWSE_CATEGORY, sessions, k),
-    )
-    hour = np.mod(
-        pop.active_hour[sessions] + 4.0 * (s.uniform_at(Purpose.SESSION_HOUR, sessions, k) - 0.5),
-        24.0,
-    )
-    s_time = t0 + dt * hour.astype(np.float64) / 24.0
-    obs.record_sessions(sessions, s_time, s_cat, hour.astype(np.float32))
-    p_cart = np.minimum(f32(b.cart_add_prob) * pop.n_categories * pop.share[sessions, s_cat], 0.9)
-    add = s.uniform_at(Purpose.CART, sessions, k) < p_cart
-    new_cart = sessions[add]
-    st.cart_open[new_cart] = True
-    st.cart_category[new_cart] = s_cat[add]
-    wish = s.uniform_at(Purpose.WISHLIST, sessions, k) < f32(b.wishlist_prob)
-    _bump(obs.likes_by_category, sessions[wish], s_cat[wish])
-    browsed = EventFeed(sessions[~add].astype(np.int32), s_time[~add], s_cat[~add])
 
-    # --- stores, pings, lifecycle
-    p_visit = f32(b.store_visit_rate * dt) * demand
-    visit = np.flatnonzero(s.uniform(Purpose.STORE_VISIT, n, k) < p_visit)
-    del p_visit
-    obs.store_visits[visit] += 1
-    ping = np.flatnonzero(s.uniform(Purpose.PING, n, k) < f32(b.ping_rate * dt))
-    ping_time = t0 + dt * pop.active_hour[ping].astype(np.float64) / 24.0
-    pinged = EventFeed(ping.astype(np.int32), ping_time, np.full(len(ping), -1, np.int16))
-    lapse = s.uniform(Purpose.LAPSE, n, k) < f32(cfg.lifecycle.lapse_rate * dt)
-    lapse &= st.lifecycle == Stage.ACTIVE.value
-    st.lifecycle[lapse] = Stage.LAPSED
-    new = np.flatnonzero(st.lifecycle == Stage.NEW.value)
-    st.lifecycle[new[t1 - st.first_purchase[new] > cfg.lifecycle.new_days]] = Stage.ACTIVE
-    context = EventFeed(sessions.astype(np.int32), s_time, s_cat)
-    return StepEvents(buyers, cat, abandoned, browsed, pinged, context)
+def exponential(u: np.ndarray) -> np.ndarray:
+    """``-log(1 - u)`` in place (uniforms to Exp(1) thresholds, float32)."""
+    np.negative(u, out=u)
+    np.log1p(u, out=u)
+    np.negative(u, out=u)
+    return u
 
 
 def _bump(counts: np.ndarray, who: np.ndarray, cat: np.ndarray) -> None:
@@ -194,55 +652,3 @@ def _bump(counts: np.ndarray, who: np.ndarray, cat: np.ndarray) -> None:
     top = np.iinfo(counts.dtype).max
     cur = counts[who, cat]
     counts[who, cat] = np.where(cur < top, cur + 1, cur)
-
-
-def seed_history(
-    cfg: MarketConfig,
-    pop: Population,
-    obs: Observations,
-    streams: Streams,
-    last_purchase: np.ndarray,
-) -> None:
-    """Fill the observed history before day 0 from the organic model in closed form.
-
-    Purchases per category over the consumer's tenure (at most ``history_days``) are
-    Poisson with mean ``r_i·M_stage·D_i·s_ic·tenure``; recency is the minimum of that many
-    uniform purchase times (lapsed consumers: at least 60 days ago).  Sessions of the
-    last 30 days and wish lists follow the same way.  ``last_purchase`` (state) is set
-    to the same recency.
-    """
-    f32 = np.float32
-    rng = streams.rng
-    n = pop.n
-    lc_mult = np.asarray(cfg.lifecycle.rate_multiplier, f32)
-    demand = demand_factor(cfg, pop.share, pop.initial_awareness)
-    span = np.minimum(pop.initial_tenure, f32(cfg.history_days))
-    rate = (
-        pop.base_rate
-        * demand
-        * np.where(pop.initial_lifecycle == Stage.LAPSED, f32(1.0), lc_mult[pop.initial_lifecycle])
-    )
-    lam = (rate * span)[:, None] * pop.share
-    bought = rng(Purpose.POPULATION, 30).poisson(lam).astype(np.uint16)
-    total = bought.sum(axis=1, dtype=np.int64)
-    has = total > 0
-    u = rng(Purpose.POPULATION, 31).random(n)
-    recency = span * (1.0 - u ** (1.0 / np.maximum(total, 1)))
-    lapsed = pop.initial_lifecycle == Stage.LAPSED
-    recency = np.where(
-        lapsed, 60.0 + (np.maximum(span, 60.0) - 60.0) * (recency / np.maximum(span, 1e-9)), recency
-    )
-    obs.purchases_by_category[:] = bought
-    obs.n_purchases[:] = total
-    obs.spend[:] = total * pop.basket_mean
-    obs.first_purchase[:] = -pop.initial_tenure.astype(np.float64)
-    obs.last_purchase[:] = np.where(has, -recency, obs.last_purchase)
-    last_purchase[:] = obs.last_purchase
-    sessions = cfg.behaviour.browse_rate * 30.0 * demand
-    obs.browse_by_category[:] = (
-        rng(Purpose.POPULATION, 32).poisson(sessions[:, None] * pop.share).astype(np.uint16)
-    )
-    likes = cfg.behaviour.wishlist_prob * sessions * 4.0
-    obs.likes_by_category[:] = np.minimum(
-        rng(Purpose.POPULATION, 33).poisson(likes[:, None] * pop.share), 255
-    ).astype(np.uint8)

@@ -19,8 +19,8 @@ The simulated experiment
     * **conversion**: at least one purchase (ledger) in the window;
     * **visit**: at least one browse session (the unfiltered ``obs.context`` feed, as
       the web site's log sees it) *or* a purchase in the window.  The simulator has no
-      separate "visit" event; a purchase on a day suppresses that day's session, so a
-      buyer must count as a visitor.  An e-mail raises visits only through awareness:
+      separate "visit" event and a purchase need not come with a session, so a buyer
+      counts as a visitor.  An e-mail raises visits only through awareness:
       ``aw += awareness_gain·(1 - aw)`` in the message's category raises the demand
       factor ``D_i``, which scales browsing (``r_browse·D_i·e^{κA}``) and organic
       purchases; ``lift`` adds the persuasion hazard for ``response.window_days``.
@@ -319,11 +319,11 @@ def simulate_arms(
             arm=arm[who].astype(np.int16),
             holdout=arm[who] == 0,
         )
-        while True:
-            yield market.day_closed
+        while True:  # each interval's sessions, published when it opens
             feed = market.obs.context
             inside = (feed.time >= t_send) & (feed.time < t_end)
             visited[feed.consumer[inside]] = True
+            yield market.interval_opened
 
     market.env.process(process())
     market.run()

@@ -90,6 +90,19 @@ class PurchaseConfig:
     and ``basket_sigma`` (log-normal spread); ``discount_sensitivity``: mean response
     multiplier per unit discount (gamma distributed across consumers);
     ``preference_temperature``: how sharply tastes concentrate on favourite categories.
+
+    Inter-purchase dependence (:mod:`sim.dip`): a purchase in category c satisfies part
+    of the consumer's demand in c, which comes back as the purchase is used up.  The
+    category's weight in every hazard is multiplied by ``1 - dip_depth·max(0, 1 - age /
+    R_c)`` (age: days since the consumer's last purchase in c), a linear recovery over
+    the category's ``replenishment_days`` R_c: the inventory a purchase brings is
+    consumed at a constant rate (Blattberg, Eppen & Lieberman, 1981; Neslin, Henderson
+    & Quelch, 1985).  ``dip_depth`` (0: no dependence) is the share of the category's
+    demand a purchase satisfies at once; ``replenishment_days`` holds one value per
+    category, in the order of ``categories``, or one value for all.  The defaults are
+    assumed usage cycles of a general retailer's categories (a week or two for
+    groceries, about a month and a half for beauty, a season for apparel and toys,
+    half a year for shoes, a year for electronics), not estimates.
     """
 
     base_rate: float = spec(0.0025, lo=0.0, hi=1.0, lo_open=True)
@@ -98,6 +111,13 @@ class PurchaseConfig:
     basket_sigma: float = spec(0.5, lo=0.0, hi=3.0)
     discount_sensitivity: float = spec(3.0, lo=0.0)
     preference_temperature: float = spec(2.0, lo=0.0)
+    dip_depth: float = spec(0.8, lo=0.0, hi=1.0)
+    replenishment_days: list[float] = spec(
+        factory=lambda: [90.0, 180.0, 45.0, 120.0, 365.0, 120.0, 90.0, 10.0],
+        lo=0.0,
+        lo_open=True,
+        each=True,
+    )
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -294,6 +314,21 @@ class MarketConfig:
             raise ConfigError("categories: names must be unique.")
         if len(self.categories) > 64:
             raise ConfigError("categories: at most 64 categories are supported.")
+        per_day = 1.0 / self.step_days
+        if (
+            abs(per_day - round(per_day)) > 1e-9
+            and abs(self.step_days - round(self.step_days)) > 1e-9
+        ):
+            raise ConfigError(
+                f"step_days = {self.step_days:g} must be a whole number of days or divide a "
+                "day (1, 0.5, 0.25, ...): the organic model's random draws are kept by day."
+            )
+        if len(self.purchase.replenishment_days) not in (1, len(self.categories)):
+            raise ConfigError(
+                f"purchase.replenishment_days: needs one value per category "
+                f"({', '.join(self.categories)}) or one value for all; got "
+                f"{len(self.purchase.replenishment_days)}."
+            )
 
     @property
     def n_categories(self) -> int:

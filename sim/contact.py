@@ -354,10 +354,10 @@ def add_fatigue(
     sent: Batch,
     fatigue: np.ndarray,
     now: float,
-) -> None:
+) -> bool:
     """Add the channel's intimacy to each consumer's ``fatigue`` (as decayed to ``now``:
     intimate channels tire more), and lower attitude by ``annoyance_attitude_cost`` per
-    unit of fatigue above ``fatigue_annoyance``."""
+    unit of fatigue above ``fatigue_annoyance``.  Returns whether anyone was annoyed."""
     r = cfg.response
     who = sent.consumer
     new_fatigue = fatigue + channels.intimacy[sent.channel]
@@ -365,8 +365,10 @@ def add_fatigue(
     st.fatigue_time[who] = now
     over = new_fatigue - np.float32(r.fatigue_annoyance)
     annoyed = over > 0
-    if annoyed.any():
-        st.attitude[who[annoyed]] -= np.float32(r.annoyance_attitude_cost) * over[annoyed]
+    if not annoyed.any():
+        return False
+    st.attitude[who[annoyed]] -= np.float32(r.annoyance_attitude_cost) * over[annoyed]
+    return True
 
 
 def count_contacts(obs: Observations, who: np.ndarray, now: float) -> None:

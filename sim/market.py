@@ -1,14 +1,17 @@
 """The market: a SimPy environment whose clock drives vectorised population updates.
 
-One process advances all consumers by one step of ``step_days`` (:mod:`sim.behaviour`)
-with array operations; it runs at the *end* of each interval with SimPy's URGENT
-priority, so a step at time t always precedes any contact stamped t (which belongs to
-the next interval).  Strategies are ordinary SimPy processes: they wake on their own
-timeouts or on :attr:`Market.day_closed` (which fires after the step, and after the
-timeouts already due at that time), read :attr:`Market.obs` and hand batches to
+The clock runs in intervals of ``step_days`` (:mod:`sim.behaviour`).  One process opens
+each interval at its start and closes it at its end, with SimPy's URGENT priority, so
+that both run before any contact stamped at that time (which belongs to the interval that
+starts then).  At the start of an interval the market publishes its event feeds, each
+event with its own time, and fires :attr:`Market.interval_opened`; the triggered and
+contextual strategies schedule their sends at event time plus delay from there.  At the
+end it resolves the interval's purchases, spreads word of mouth in the tribes and fires
+:attr:`Market.day_closed` (after the timeouts already due at that time).  Strategies are
+ordinary SimPy processes: they read :attr:`Market.obs` and hand batches to
 :meth:`Market.contact`, the single entry point through which any campaign touches a
-consumer.  The step is :func:`sim.behaviour.organic_step`, the contact transition
-:mod:`sim.contact`.
+consumer; a contact first settles its consumers' purchases up to its time, so it changes
+nothing before it.  The contact transition is :mod:`sim.contact`.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import numpy as np
 import simpy
 from simpy.core import URGENT
 
-from sim.behaviour import StepEvents, organic_step, seed_history
+from sim.behaviour import Interval, Organic
 from sim.config import MarketConfig
 from sim.contact import (
     Batch,
@@ -35,6 +38,7 @@ from sim.contact import (
     raise_awareness,
     respond,
 )
+from sim.history import seed_history
 from sim.ledger import ContactStatus, Ledger
 from sim.observe import Observations, seed_engagement
 from sim.population import Population, synthesize
@@ -106,7 +110,7 @@ class Market:
             self.pop.declared_tribe,
             self.pop.tribe,
         )
-        seed_history(cfg, self.pop, self.obs, self.streams, self.state.last_purchase)
+        seed_history(cfg, self.pop, self.obs, self.streams, self.state)
         seed_engagement(
             self.obs,
             self.pop.channel_pref,
@@ -117,6 +121,7 @@ class Market:
         self.ledger = Ledger()
         self.env = simpy.Environment()
         self.day_closed: simpy.Event = self.env.event()
+        self.interval_opened: simpy.Event = self.env.event()
         self.wom_log: list[TribeSignal] = []
         self.wom_override = wom_override
         self.horizons = Horizons()
@@ -125,6 +130,16 @@ class Market:
         self._next_contact_id = 0
         self._next_batch = 0
         self._draws = ResponseDraws(self.streams, self.pop.n)
+        self._world = Organic.of(
+            cfg,
+            self.pop,
+            self.state,
+            self.obs,
+            self.streams,
+            self.ledger.purchases,
+            self.horizons,
+        )
+        self.interval: Interval | None = Interval(self._world, 0)
         self._organic = self.env.process(self._run_organic())
 
     # ------------------------------------------------------------------ clock
@@ -133,32 +148,52 @@ class Market:
         return float(self.env.now)
 
     def _run_organic(self) -> Generator[simpy.Event, Any, None]:
+        """Close each interval at its end and open the next (interval 0 opens with the
+        market, so strategies started before the run see its feeds)."""
         for k in range(self.cfg.n_steps):
             yield _urgent_timeout(self.env, self.cfg.step_days)
-            events = organic_step(
-                self.cfg,
-                self.pop,
-                self.state,
-                self.obs,
-                self.streams,
-                self.ledger.purchases,
-                self.horizons,
-                k,
-            )
-            self._close_step(k, events)
+            self._close_interval(k)
+            if k + 1 < self.cfg.n_steps:
+                self.interval = Interval(self._world, k + 1)
+                ev, self.interval_opened = self.interval_opened, self.env.event()
+                ev.succeed(k + 1)
 
-    def _close_step(self, k: int, events: StepEvents) -> None:
-        """Publish step ``k``'s event feeds, spread word of mouth, then wake the
+    def _close_interval(self, k: int) -> None:
+        """Resolve interval ``k``'s purchases, spread word of mouth, then wake the
         strategies waiting on the day."""
-        self.obs.publish(events.abandoned, events.browsed, events.pinged, events.sessions)
-        own = tribe_signal(self.pop, events.buyers, events.categories, self._backlash_by_tribe)
+        assert self.interval is not None
+        buyers, categories = self.interval.close()
+        self.interval = None
+        own = tribe_signal(self.pop, buyers, categories, self._backlash_by_tribe)
         self._backlash_by_tribe = np.zeros(self.pop.n_tribes)
         self.wom_log.append(own)
         signal = own if self.wom_override is None else self.wom_override[k]
-        spread(self.cfg, self.pop, self.state, signal, self.cfg.step_days, self._slices)
+        self.horizons.attitude = spread(
+            self.cfg,
+            self.pop,
+            self.state,
+            signal,
+            self.cfg.step_days,
+            self._slices,
+            self.horizons.attitude,
+        )
         self._draws.new_step()
         ev, self.day_closed = self.day_closed, self.env.event()
         ev.succeed(k)
+
+    def bought_since(self, consumers: np.ndarray, since: float | np.ndarray) -> np.ndarray:
+        """Whether each consumer has bought at or after ``since`` (up to now), from the
+        marketer's own transaction records, complete up to now: the consumers' purchases
+        are settled to now first (exact: later contacts only add hazard after now)."""
+        who = np.asarray(consumers, np.int64).ravel()
+        self.settle(who)
+        return self.state.last_purchase[who] >= since
+
+    def settle(self, consumers: np.ndarray) -> None:
+        """Resolve the consumers' purchases up to now, changing no number (a question about
+        them follows; see :meth:`sim.behaviour.Interval.settle`)."""
+        if self.interval is not None:
+            self.interval.settle(np.unique(consumers), self.now, commit=False)
 
     def run(self) -> Market:
         """Run to the end of the horizon (all steps); returns self."""
@@ -205,6 +240,8 @@ class Market:
         delivered = status == ContactStatus.DELIVERED
         all_delivered = bool(delivered.all())
         sent = batch if all_delivered else batch.rows(delivered)
+        if self.interval is not None:  # purchases before now are the no-contact world's
+            self.interval.settle(sent.consumer, now)
 
         response = respond(cfg, pop, st, self.channels, self._draws, sent, now)
 
@@ -220,8 +257,11 @@ class Market:
             self._backlash_by_tribe += np.bincount(pop.tribe[hit], minlength=pop.n_tribes)
         make_offer(st, sent, now, end)
         raise_awareness(st, self.channels, sent)
-        add_fatigue(cfg, st, self.channels, sent, response.fatigue, now)
+        annoyed = add_fatigue(cfg, st, self.channels, sent, response.fatigue, now)
+        self.horizons.attitude |= annoyed or response.any_backlash
         count_contacts(self.obs, sent.consumer, now)
+        if self.interval is not None and sent.size:
+            self.interval.refresh(sent.consumer)
 
         def on_batch(values: np.ndarray, dtype: Any) -> np.ndarray:
             """Values of the delivered rows on the whole batch (zero elsewhere)."""
@@ -273,6 +313,7 @@ class Market:
         """
         idx = np.asarray(consumers, dtype=np.int64).ravel()
         n = idx.shape[0]
+        self.settle(idx)
 
         def col(v: Any, dtype: Any) -> np.ndarray:
             a = np.asarray(v, dtype=dtype)
@@ -306,6 +347,7 @@ class Market:
         Latent: only the oracle scorer and the ground truth may call it.
         """
         idx = np.asarray(consumers, dtype=np.int64).ravel()
+        self.settle(idx)
         return OfferUplift(
             self.cfg,
             self.pop,

@@ -11,15 +11,23 @@ The market writes every observable trace here as it happens (vectorised, per ste
   explicit consent (the tribe only if declared);
 * *ambient* data (store visits, location pings near a store) only with ambient consent.
 
-Event feeds (carts abandoned, sessions without a purchase, pings near a store) are
-published per step for the triggered strategies, already filtered by consent.  The
-``context`` feed holds every session's current category as the site sees it while the
-session lasts: contextual targeting may use it without consent because nothing is
-stored about the consumer (like a search ad that keeps no cookie).
+Event feeds (carts abandoned, sessions without a cart, pings near a store) are published
+when an interval opens, for the triggered strategies, already filtered by consent: they
+list the interval's events with their own times (each event is known to the strategies
+from its time on: a strategy acts on an event at its time plus a delay, never before).
+An event carries ``since``: it stands only if the consumer has not bought since then (a
+purchase empties the cart it was about; for other events ``since`` is the event's time),
+which :meth:`sim.market.Market.bought_since` answers.  The ``context`` feed holds every
+session's category as the site sees it while the session lasts: contextual targeting may
+use it without consent because nothing is stored about the consumer (like a search ad
+that keeps no cookie).  The stored profile (sessions, wish lists, carts abandoned, store
+visits, pings) is recorded when the interval closes, a batch latency of at most one
+interval; purchases are recorded as they are resolved.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,11 +43,13 @@ NEVER = -1e9
 
 @dataclass
 class EventFeed:
-    """Observed events of one kind in one step: who, when and in which category."""
+    """Events of one kind in one interval: who, when, in which category (-1: none), and
+    since when a purchase voids the event (see the module doc)."""
 
     consumer: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
     time: np.ndarray = field(default_factory=lambda: np.empty(0, np.float64))
     category: np.ndarray = field(default_factory=lambda: np.empty(0, np.int16))
+    since: np.ndarray = field(default_factory=lambda: np.empty(0, np.float64))
 
     def __len__(self) -> int:
         return int(self.consumer.shape[0])
@@ -70,14 +80,13 @@ class Observations:
         self.last_abandon = np.full(n, NEVER)
         self.likes_by_category = np.zeros((n, c), np.uint8)
         self.store_visits = np.zeros(n, np.uint16)
-        self.last_ping = np.full(n, NEVER)
+        self._last_ping = np.full(n, NEVER)
+        self._pings: list[Callable[[], tuple[np.ndarray, np.ndarray]]] = []
         self.contacts_received = np.zeros(n, np.int32)
         self.channel_opens = np.zeros((n, len(CHANNELS)), np.uint8)  # of ENGAGEMENT_SENDS
         self.last_contact = np.full(n, NEVER)
-        self.abandoned = EventFeed()
-        self.browsed = EventFeed()
-        self.pinged = EventFeed()
-        self.context = EventFeed()
+        self._source: Callable[[], tuple[EventFeed, ...]] | None = None
+        self._feeds: tuple[EventFeed, ...] | None = (EventFeed(),) * 4
 
     # ------------------------------------------------------------------ writers
     def record_purchases(
@@ -98,15 +107,59 @@ class Observations:
         self.session_hour[who] = hour
 
     def publish(
-        self, abandoned: EventFeed, browsed: EventFeed, pinged: EventFeed, context: EventFeed
+        self, source: Callable[[], tuple[EventFeed, EventFeed, EventFeed, EventFeed]]
     ) -> None:
-        """Publish this step's event feeds, keeping only what consent lets the marketer see."""
-        self.context = context
-        self.abandoned = _mask(abandoned, self.consent[abandoned.consumer, IMPLICIT])
-        self.browsed = _mask(browsed, self.consent[browsed.consumer, IMPLICIT])
-        self.pinged = _mask(pinged, self.consent[pinged.consumer, AMBIENT])
-        self.last_abandon[abandoned.consumer] = abandoned.time
-        self.last_ping[pinged.consumer] = pinged.time
+        """Publish an interval's event feeds: ``source()`` gives (carts abandoned, sessions
+        without a cart, pings, every session), built when a strategy first reads one;
+        the readers keep only what consent lets the marketer see (the stored profile is
+        recorded at the interval's close)."""
+        self._source, self._feeds = source, None
+
+    def _feed(self, which: int) -> EventFeed:
+        if self._feeds is None:
+            assert self._source is not None
+            abandoned, browsed, pinged, context = self._source()
+            self._feeds = (
+                _mask(abandoned, self.consent[abandoned.consumer, IMPLICIT]),
+                _mask(browsed, self.consent[browsed.consumer, IMPLICIT]),
+                _mask(pinged, self.consent[pinged.consumer, AMBIENT]),
+                context,
+            )
+        return self._feeds[which]
+
+    @property
+    def abandoned(self) -> EventFeed:
+        """Carts abandoned in the interval (implicit data)."""
+        return self._feed(0)
+
+    @property
+    def browsed(self) -> EventFeed:
+        """Sessions that added nothing to a cart (implicit data)."""
+        return self._feed(1)
+
+    @property
+    def pinged(self) -> EventFeed:
+        """Location pings (ambient data)."""
+        return self._feed(2)
+
+    @property
+    def context(self) -> EventFeed:
+        """Every session, as the site sees it while it lasts (no consent needed)."""
+        return self._feed(3)
+
+    def record_pings(self, pings: Callable[[], tuple[np.ndarray, np.ndarray]]) -> None:
+        """Record an interval's location pings, given as a function returning (who, when):
+        pings do not depend on the market's state, so they are drawn only when read."""
+        self._pings.append(pings)
+
+    @property
+    def last_ping(self) -> np.ndarray:
+        """Time of each consumer's latest location ping (ambient data)."""
+        for pings in self._pings:
+            who, when = pings()
+            self._last_ping[who] = when
+        self._pings.clear()
+        return self._last_ping
 
     # ------------------------------------------------------------------ readers
     def features(
@@ -212,4 +265,4 @@ def interest(obs: Observations, kinds: tuple[str, ...]) -> np.ndarray:
 
 
 def _mask(feed: EventFeed, keep: np.ndarray) -> EventFeed:
-    return EventFeed(feed.consumer[keep], feed.time[keep], feed.category[keep])
+    return EventFeed(feed.consumer[keep], feed.time[keep], feed.category[keep], feed.since[keep])

@@ -11,8 +11,10 @@ persuasion hazard (purchases per day) to the consumer's organic purchase hazard:
   generic message), the core of the one-to-one argument (Peppers & Rogers, 1993);
 * ``π_ik``: channel preference ("reply by SMS, not Twitter");
 * ``T_ik(h) = 1 - w_k + w_k exp(-Δh²/2σ²)``: timing fit to the consumer's active hour;
-* ``W_ic = w_0 + (1-w_0)·aw_ic``: awareness (funnel), so mass contact that builds
-  awareness raises what later targeted contacts can convert;
+* ``W_ic = (w_0 + (1-w_0)·aw_ic)·g_ic``: awareness (funnel), so mass contact that builds
+  awareness raises what later targeted contacts can convert, times the inter-purchase
+  dip ``g_ic`` of :mod:`sim.dip` (a consumer who has just bought in c is less open to
+  another purchase in it; for a generic message W is the demand factor D_i);
 * fatigue ``F`` (each contact adds its channel's intimacy ι_k, decaying with a
   half-life) and attitude ``A``; discount sensitivity ``δ_i``; depth gain ``g``;
   lifecycle multiplier ``L`` (new and lapsed customers differ).
@@ -37,15 +39,19 @@ the twin-world replay (:mod:`sim.truth`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.special import expit
 
 from sim.config import CHANNELS, DATA_KINDS, MarketConfig
+from sim.dip import dip_at, replenishment
 from sim.population import Population
 from sim.state import MarketState
 
 KIND_BITS = {kind: 1 << i for i, kind in enumerate(DATA_KINDS)}
+RETURN_HORIZON = 50.0
+"""Abandoners' return hazard is dropped after this many memory times (a factor e^-50)."""
 
 
 def kinds_mask(kinds: tuple[str, ...] | list[str]) -> int:
@@ -84,22 +90,110 @@ def kinds_sensitivity(cfg: MarketConfig, kinds: np.ndarray) -> np.ndarray:
     return out
 
 
-def demand_factor(cfg: MarketConfig, share: np.ndarray, awareness: np.ndarray) -> np.ndarray:
-    """``w_0 + (1-w_0)·Σ_c s_ic aw_ic``: how much of a consumer's demand is awake."""
+def demand_factor(
+    cfg: MarketConfig,
+    share: np.ndarray,
+    awareness: np.ndarray,
+    dip: np.ndarray | None = None,
+) -> np.ndarray:
+    """``D_i = Σ_c s_ic g_ic (w_0 + (1-w_0)·aw_ic)``: how much of a consumer's demand is
+    awake (and not satisfied by a recent purchase: the dip ``g`` of :mod:`sim.dip`, rows
+    aligned with ``share``; None: no dip).  Without a dip, ``w_0 + (1-w_0)·Σ_c s_ic aw_ic``."""
     floor = np.float32(cfg.response.awareness_floor)
-    d = np.einsum("ij,ij->i", share, awareness, dtype=np.float32)
+    if dip is None:
+        d = np.einsum("ij,ij->i", share, awareness, dtype=np.float32)
+        d *= 1.0 - floor
+        d += floor
+        return d
+    sg = share * dip
+    d = np.einsum("ij,ij->i", sg, awareness, dtype=np.float32)
     d *= 1.0 - floor
-    d += floor
+    d += floor * sg.sum(axis=1, dtype=np.float32)
     return d
+
+
+def consumer_demand(
+    cfg: MarketConfig,
+    pop: Population,
+    st: MarketState,
+    idx: np.ndarray | slice,
+    now: float | np.ndarray,
+) -> np.ndarray:
+    """The demand factor D_i of consumers ``idx`` at ``now``, the dip included:
+    ``D_i - Σ_c s_ic W_ic (1 - g_ic)`` over the categories whose dip has not recovered,
+    looked for only among the consumers whose dips have not all recovered (``dip_until``
+    after ``now``)."""
+    if isinstance(idx, np.ndarray) and idx.shape[0] * 4 > pop.n:
+        d = demand_factor(cfg, pop.share, st.awareness)[idx]  # contiguous, then the rows
+    else:
+        d = demand_factor(cfg, pop.share[idx], st.awareness[idx])
+    if cfg.purchase.dip_depth > 0.0:
+        for pos, rows, cat, g in _live_dips(cfg, st, idx, now):
+            floor = np.float32(cfg.response.awareness_floor)
+            loss = category_weight(floor, st.awareness[rows, cat], None)
+            loss *= pop.share[rows, cat]
+            loss *= np.float32(1.0) - g
+            np.subtract.at(d, pos, loss)
+    return d
+
+
+def satisfied_share(
+    cfg: MarketConfig,
+    pop: Population,
+    st: MarketState,
+    idx: np.ndarray,
+    now: float | np.ndarray,
+) -> np.ndarray | float:
+    """``Σ_c s_ic g_ic(now)``: the share of each consumer's demand not satisfied by a recent
+    purchase (1 where the dips have recovered, or without a dip).  A generic message's
+    awareness gain raises the demand factor by ``gain·(Σ_c s_ic g_ic - D_i)``."""
+    if cfg.purchase.dip_depth <= 0.0:
+        return 1.0
+    out = np.ones(idx.shape[0], np.float32)
+    for pos, rows, cat, g in _live_dips(cfg, st, idx, now):
+        np.subtract.at(out, pos, pop.share[rows, cat] * (np.float32(1.0) - g))
+    return out
+
+
+def _live_dips(
+    cfg: MarketConfig, st: MarketState, idx: np.ndarray | slice, now: float | np.ndarray
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """The (consumer, category) pairs of ``idx`` whose dip has not recovered at ``now``:
+    [(positions in idx, consumer ids, categories, g)], or [] if there is none."""
+    live = np.flatnonzero(st.dip_until[idx] > now)
+    if not live.size:
+        return []
+    rows = np.arange(st.dip_until.shape[0])[idx][live] if isinstance(idx, slice) else idx[live]
+    at: Any = np.float32(now) if np.ndim(now) == 0 else np.asarray(now, np.float32)[live][:, None]
+    last = st.last_bought[rows]
+    flat = np.flatnonzero(last > at - replenishment(cfg))
+    r, c = np.divmod(flat, last.shape[1])
+    g = dip_at(cfg, last[r, c], c, at if np.ndim(at) == 0 else at[r, 0])
+    assert g is not None
+    return [(live[r], rows[r], c, g)]
+
+
+def category_dip(
+    cfg: MarketConfig,
+    st: MarketState,
+    idx: np.ndarray,
+    category: Any,
+    now: float | np.ndarray,
+) -> np.ndarray | None:
+    """``g_ic(now)`` of one category per consumer (``category``: one, or one each; None
+    without a dip)."""
+    return dip_at(cfg, st.last_bought[idx, category], category, now)
 
 
 @dataclass(frozen=True)
 class OrganicHazard:
     """The organic purchase hazard of consumers ``idx`` at ``now`` as a function of demand.
 
-    ``h0(D) = r_i · M_stage · D · e^{κ A_i} + cart_i · r_cart + r_ret · e^{-(now - t_abandon)/m}``:
-    everything but the demand factor ``D`` is computed once, so the hazard at several
-    demand levels (before and after a contact's awareness gain) costs a few operations.
+    ``h0(D) = r_i · M_stage · D · e^{κ A_i} + cart_i · r_cart + r_ret · w_i e^{-(now - t_i)/m}``
+    (``w_i`` at ``t_i``: the abandoned carts still drawing the consumer back, see
+    :mod:`sim.state`): everything but the demand factor ``D`` is computed once, so the
+    hazard at several demand levels (before and after a contact's awareness gain) costs a
+    few operations.
     """
 
     rate: np.ndarray  # r_i · M_stage
@@ -126,12 +220,16 @@ class OrganicHazard:
         cart = st.cart_open[idx] * np.float32(b.cart_purchase_rate)
         # Abandoners' return hazard, evaluated only where it is not yet negligible (e^-50).
         last = st.last_abandon[idx]
-        recent = np.flatnonzero(last > np.min(now) - 50.0 * b.abandoner_memory_days)
+        weight = st.return_weight[idx]
+        recent = np.flatnonzero(
+            (last > np.min(now) - RETURN_HORIZON * b.abandoner_memory_days) & (weight > 0)
+        )
         x = (now if np.ndim(now) == 0 else np.asarray(now)[recent]) - last[recent]  # since
         np.negative(x, out=x)
         x /= b.abandoner_memory_days
         np.exp(x, out=x)
         x *= b.abandoner_return_rate
+        x *= weight[recent]
         return cls(rate, attitude_factor, cart, recent, x.astype(np.float32))
 
     def at(self, demand: np.ndarray) -> np.ndarray:
@@ -155,13 +253,14 @@ def organic_hazard(
 ) -> np.ndarray:
     """Organic purchase hazard (per day) without any campaign effect, at time ``now``.
 
-    ``h0 = r_i · M_stage · D_i · e^{κ A_i} + cart_i · r_cart + r_ret · e^{-(now - t_abandon)/m}``
+    ``h0 = r_i · M_stage · D_i · e^{κ A_i} + cart_i · r_cart + r_ret · w_i e^{-(now - t_i)/m}``
 
-    ``demand`` (D_i) and ``attitude_factor`` (e^{κ A_i}) may be passed when the caller has
-    them for the same consumers already (see also :class:`OrganicHazard`).
+    ``demand`` (D_i, the dip included) and ``attitude_factor`` (e^{κ A_i}) may be passed
+    when the caller has them for the same consumers already (see also
+    :class:`OrganicHazard`).
     """
     if demand is None:
-        demand = demand_factor(cfg, pop.share[idx], st.awareness[idx])
+        demand = consumer_demand(cfg, pop, st, idx, now)
     return OrganicHazard.of(cfg, pop, st, idx, now, attitude_factor).at(demand)
 
 
@@ -209,17 +308,19 @@ def persuasion(
     r = cfg.response
     c = pop.n_categories
     specific = category >= 0
-    cat = np.where(specific, category, 0)
-    share = pop.share[idx, cat]
-    relevance = np.where(specific, c * share, np.float32(1.0))
-    floor = np.float32(r.awareness_floor)
-    aw_specific = floor + (1 - floor) * st.awareness[idx, cat]
-    if np.all(specific):
-        aw_term = aw_specific
+    if not specific.any():  # generic messages only: relevance 1, demand-weighted awareness
+        relevance = np.ones(idx.shape[0], np.float32)
+        aw_term = consumer_demand(cfg, pop, st, idx, now)
     else:
-        aw_term = np.where(
-            specific, aw_specific, demand_factor(cfg, pop.share[idx], st.awareness[idx])
+        cat = np.where(specific, category, 0)
+        share = pop.share[idx, cat]
+        relevance = np.where(specific, c * share, np.float32(1.0))
+        floor = np.float32(r.awareness_floor)
+        aw_term = category_weight(
+            floor, st.awareness[idx, cat], category_dip(cfg, st, idx, cat, now)
         )
+        if not specific.all():
+            aw_term = np.where(specific, aw_term, consumer_demand(cfg, pop, st, idx, now))
     lc_resp = np.asarray(cfg.lifecycle.response_multiplier, np.float32)
     a = persuasion_before_offer(
         chan.lift[channel],
@@ -232,6 +333,13 @@ def persuasion(
     )
     apply_offer(cfg, a, pop.discount_sensitivity[idx], discount, depth, lc_resp[st.lifecycle[idx]])
     return a.astype(np.float32)
+
+
+def category_weight(floor: np.float32, awareness: np.ndarray, dip: np.ndarray | None) -> np.ndarray:
+    """``W_ic = (w_0 + (1-w_0)·aw_ic)·g_ic`` for one category per consumer (``dip``: its
+    dip g_ic, None without a dip)."""
+    w = floor + (1 - floor) * awareness
+    return w if dip is None else w * dip
 
 
 def persuasion_before_offer(
@@ -320,20 +428,27 @@ def expected_uplift(
     a = persuasion(cfg, pop, st, chan, idx, channel, category, discount, depth, fat, now)
     intr = intrusiveness(cfg, chan, channel, depth, kinds, fat)
     b = backlash_probability(cfg, intr, pop.creepiness_threshold[idx])
-    d0 = demand_factor(cfg, pop.share[idx], st.awareness[idx])
+    d0 = consumer_demand(cfg, pop, st, idx, now)
     organic = OrganicHazard.of(cfg, pop, st, idx, now)
     h0 = organic.at(d0)
     p0 = 1.0 - np.exp(-h0 * w)
     # The contact also raises awareness (of its category, or of all for a generic message)
     # and with it the treated's organic hazard.  For category c the demand factor rises by
-    # (1-w0)·s_ic·g·(1-aw_ic); for a generic message by g·(1-D0).
+    # (1-w0)·s_ic·g_ic·gain·(1-aw_ic); for a generic message by gain·(Σ_c s_ic g_ic - D0)
+    # (g: the dip; without one, gain·(1-D0)).
     gain = chan.awareness_gain[channel]
     specific = category >= 0
     cat = np.where(specific, category, 0)
     aw_c = st.awareness[idx, cat]
     floor = np.float32(cfg.response.awareness_floor)
+    share_c = pop.share[idx, cat]
+    g_c = category_dip(cfg, st, idx, cat, now)
+    if g_c is not None:
+        share_c = share_c * g_c
     d1 = d0 + np.where(
-        specific, (1 - floor) * pop.share[idx, cat] * gain * (1 - aw_c), gain * (1 - d0)
+        specific,
+        (1 - floor) * share_c * gain * (1 - aw_c),
+        gain * (satisfied_share(cfg, pop, st, idx, now) - d0),
     )
     h1 = organic.at(d1.astype(np.float32))
     pen = cfg.creepiness.purchase_penalty
@@ -400,7 +515,9 @@ class OfferUplift:
         self.fatigue = st.fatigue_at(idx, now, r.fatigue_half_life_days)
         self.closeness = timing_closeness(cfg, pop.active_hour[idx], now)
         self.threshold = pop.creepiness_threshold[idx]
-        self.demand = demand_factor(cfg, pop.share[idx], st.awareness[idx])
+        self.now = now
+        self.demand = consumer_demand(cfg, pop, st, idx, now)
+        self.satisfied = satisfied_share(cfg, pop, st, idx, now)
         self.organic = OrganicHazard.of(cfg, pop, st, idx, now)
         self.p_control = _read_only(1.0 - np.exp(-self.organic.at(self.demand) * self.window))
         self.fatigue_factor = np.exp(-np.float32(r.fatigue_penalty) * self.fatigue)
@@ -473,12 +590,14 @@ class OfferUplift:
             share = self.pop.share[self.idx, category]
             relevance = self.pop.n_categories * share
             aw_c = self.st.awareness[self.idx, category]
-            awareness = floor + (1 - floor) * aw_c
-            demand = self.demand + (1 - floor) * share * ch.awareness_gain * (1 - aw_c)
+            g_c = category_dip(self.cfg, self.st, self.idx, category, self.now)
+            awareness = category_weight(floor, aw_c, g_c)
+            share_c = share if g_c is None else share * g_c
+            demand = self.demand + (1 - floor) * share_c * ch.awareness_gain * (1 - aw_c)
         else:
             relevance = np.full(n, np.float32(1.0))
             awareness = self.demand
-            demand = self.demand + ch.awareness_gain * (1 - self.demand)
+            demand = self.demand + ch.awareness_gain * (self.satisfied - self.demand)
         a = persuasion_before_offer(
             ch.lift,
             relevance,

@@ -2,7 +2,10 @@
 
 Times are in days (float64).  Fatigue decays lazily: it is stored with the time it was
 last updated and decayed to ``now`` when read (``F(now) = F·2^{-(now-t_F)/h}``), so a
-consumer who is never contacted costs nothing per step and has zero fatigue.
+consumer who is never contacted costs nothing per step and has zero fatigue.  The
+abandoners' return hazard is stored the same way: a weight at a reference time
+(``return_weight`` at ``last_abandon``) that decays as ``e^{-(now - t)/m}``; each abandoned
+cart adds 1 at its time and a purchase sets it to 0 (the abandoner came back).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.config import CHANNELS, MarketConfig
+from sim.dip import never_bought
 from sim.observe import NEVER
 from sim.population import Population
 
@@ -26,9 +30,13 @@ class MarketState:
     lifecycle: np.ndarray  # (N,) int8
     first_purchase: np.ndarray  # (N,) float64 (negative: before the run)
     last_purchase: np.ndarray  # (N,) float64
+    last_bought: np.ndarray  # (N, C) float32 last purchase time in each category
+    dip_until: np.ndarray  # (N,) float64 when every category's dip has recovered
     cart_open: np.ndarray  # (N,) bool
     cart_category: np.ndarray  # (N,) int16
-    last_abandon: np.ndarray  # (N,) float64
+    cart_abandon_at: np.ndarray  # (N,) float64 when the open cart will be abandoned
+    last_abandon: np.ndarray  # (N,) float64 reference time of return_weight
+    return_weight: np.ndarray  # (N,) float32 abandoned carts still drawing the consumer back
     boost: np.ndarray  # (N,) float32 persuasion hazard (purchases/day)
     boost_start: np.ndarray  # (N,) float64
     boost_end: np.ndarray  # (N,) float64
@@ -42,6 +50,13 @@ class MarketState:
     offer_contact: np.ndarray  # (N,) int64
     step_contacts: np.ndarray  # (N,) uint8 contacts within the current step
     step_stamp: np.ndarray  # (N,) int32 step the counter refers to
+    # Daily event clocks (sim.behaviour): what is left of each consumer's draw of the day
+    # for an event of each kind once the day's exposure so far is used up (inf: the event
+    # has happened today).
+    purchase_clock: np.ndarray  # (N,) float32
+    session_clock: np.ndarray  # (N,) float32
+    visit_clock: np.ndarray  # (N,) float32
+    lapse_clock: np.ndarray  # (N,) float32
 
     @classmethod
     def initial(cls, pop: Population, cfg: MarketConfig) -> MarketState:
@@ -56,9 +71,13 @@ class MarketState:
             lifecycle=pop.initial_lifecycle.copy(),
             first_purchase=-pop.initial_tenure.astype(np.float64),
             last_purchase=never.copy(),
+            last_bought=never_bought(n, pop.n_categories),
+            dip_until=never.copy(),
             cart_open=np.zeros(n, bool),
             cart_category=np.zeros(n, np.int16),
+            cart_abandon_at=never.copy(),
             last_abandon=never.copy(),
+            return_weight=np.zeros(n, np.float32),
             boost=np.zeros(n, np.float32),
             boost_start=never.copy(),
             boost_end=never.copy(),
@@ -72,6 +91,7 @@ class MarketState:
             offer_contact=np.full(n, -1, np.int64),
             step_contacts=np.zeros(n, np.uint8),
             step_stamp=np.full(n, -1, np.int32),
+            **{f"{kind}_clock": np.zeros(n, np.float32) for kind in CLOCKS},
         )
 
     def fatigue_at(self, idx: np.ndarray, now: float | np.ndarray, half_life: float) -> np.ndarray:
@@ -120,11 +140,17 @@ class MarketState:
 class Horizons:
     """The latest end of any persuasion window (``boost``) and of any backlash penalty
     (``penalty``) opened so far.  A step that starts after one skips that term: its
-    overlap with the step is zero for every consumer."""
+    overlap with the step is zero for every consumer.  ``attitude``: whether any
+    attitude has left neutral (0) yet; until then its factor e^{κA} is 1 everywhere."""
 
     boost: float = -np.inf
     penalty: float = -np.inf
+    attitude: bool = False
 
+
+CLOCKS = ("purchase", "session", "visit", "lapse")
+"""The kinds of organic event with a daily clock in :class:`MarketState` (wound up at the
+start of each day by :class:`sim.behaviour.Interval`)."""
 
 GAP_CHUNK_ROWS = 16384
 """Rows per chunk of :meth:`MarketState.close_awareness_gap` (a chunk stays in cache)."""

@@ -53,19 +53,26 @@ def spread(
     signal: TribeSignal,
     dt: float,
     slices: list[slice],
-) -> None:
-    """Apply one step of word of mouth, awareness decay and attitude mean reversion."""
+    attitude_moved: bool = True,
+) -> bool:
+    """Apply one step of word of mouth, awareness decay and attitude mean reversion.
+
+    ``attitude_moved`` False says every attitude is still exactly 0 (its decay is then
+    skipped); returns whether any attitude has moved after the step."""
     aw = cfg.awareness
     delta = aw.decay * dt
     gain = np.clip(aw.wom_gain * signal.purchases, 0.0, 1.0 - delta)
     coef = (1.0 - gain - delta).astype(np.float32)
     add = (gain + delta * aw.floor).astype(np.float32)
     distrust = (aw.distrust_gain * signal.backlash).astype(np.float32)
-    st.attitude *= np.float32(np.exp2(-dt / cfg.response.attitude_half_life_days))
+    if attitude_moved:
+        st.attitude *= np.float32(np.exp2(-dt / cfg.response.attitude_half_life_days))
     for t, sl in enumerate(slices):
         affine_rows(st.awareness[sl], coef[t], add[t])
         if distrust[t]:
             st.attitude[sl] -= distrust[t]
+            attitude_moved = True
+    return attitude_moved
 
 
 TILE_ROWS = 512

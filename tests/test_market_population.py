@@ -14,6 +14,7 @@ from sim.config import (
     LIFECYCLE,
     CreepinessConfig,
     MarketConfig,
+    PurchaseConfig,
     TribeConfig,
 )
 from sim.population import Population, Stage, synthesize
@@ -21,7 +22,12 @@ from sim.streams import Streams
 
 
 def population(n: int = 20000, seed: int = 0, n_categories: int = 8, **fields) -> Population:
-    cfg = MarketConfig(n_consumers=n, categories=[f"c{j}" for j in range(n_categories)], **fields)
+    cfg = MarketConfig(
+        n_consumers=n,
+        categories=[f"c{j}" for j in range(n_categories)],
+        purchase=PurchaseConfig(replenishment_days=[60.0]),
+        **fields,
+    )
     return synthesize(cfg, Streams(seed))
 
 

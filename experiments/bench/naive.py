@@ -5,13 +5,18 @@ This module exists for one purpose: to be the baseline the vectorised engine
 (``python -m experiments.bench.engine``).  It implements the *same model*:
 
 * the same :class:`~sim.config.MarketConfig` and the same population, drawn by
-  :func:`sim.population.synthesize` from the same seed;
-* the same daily hazards as :func:`sim.behaviour.organic_step`: a purchase hazard
-  ``h = h0·(1 - π·e_pen) + a·e_boost`` with
-  ``h0 = r_i·M_stage·D_i·e^{κA_i} + cart_i·r_cart + r_ret·e^{-(t - t_abandon)/m}``
-  (:func:`sim.response.organic_hazard`), induced purchases, offer redemption, browsing,
-  cart adds and abandonment, reviews, wish lists, store visits, location pings, lapse
-  and graduation from the *new* stage;
+  :func:`sim.population.synthesize` from the same seed, and the same pre-run history of
+  last purchases by category (:func:`sim.history.seed_history`: it sets the dips);
+* the same day of a consumer as :class:`sim.behaviour.Interval`: a session where the
+  day's browsing exposure ``r_browse·D·e^{κA}·Δ`` reaches the consumer's draw, at the
+  same point of the 4-hour band around the active hour, in a category drawn from
+  ``s_c·W_c·g_c``, with a cart (abandoned ``Exp(r_abandon)`` after it is filled unless
+  bought first), a wish list, store visits, location pings, lapse and graduation from
+  the *new* stage; a purchase where the day's purchase hazard
+  ``(1 - π·1_pen)·(h + r_cart·1_cart + r_ret·Σ w_j e^{-(t - A_j)/m}) + a·1_boost``,
+  integrated from the start of the day, reaches an Exp(1) draw (found by bisection),
+  resolved before each contact and at the day's end; the inter-purchase dip
+  ``1 - d·max(0, 1 - age/R_c)`` of :mod:`sim.dip`; induced purchases, offer redemption;
 * the same word of mouth (:mod:`sim.word_of_mouth`): once a day, after every consumer
   has moved, each tribe's purchases and backlash events per member move its members'
   awareness and attitude;
@@ -27,18 +32,17 @@ consumers one by one.  It is *not* bit-identical to the vectorised engine (the r
 streams differ), only equal in distribution; ``tests/test_naive.py`` checks that.
 
 Two deliberate choices keep the comparison fair rather than a straw man: a consumer
-draws its day's uniforms in one call (``rng.random(13)``) rather than thirteen scalar
+draws its day's uniforms in one call (``rng.random(12)``) rather than twelve scalar
 calls, and consumer objects use ``__slots__``.  The observation layer is reduced to
-the counters a marketer would keep (purchases, spend, likes, visits, pings, contacts);
-the pre-run history (:func:`sim.behaviour.seed_history`) is not built because it feeds
-only observations, never the dynamics.
+the counters a marketer would keep (purchases, spend, likes, visits, pings, contacts).
+Only whole-day steps are supported.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -46,8 +50,11 @@ import simpy
 from simpy.core import URGENT
 
 from sim.config import CHANNELS, DATA_KINDS, MarketConfig
-from sim.observe import NEVER
+from sim.dip import replenishment
+from sim.history import seed_history
+from sim.observe import NEVER, Observations
 from sim.population import Population, synthesize
+from sim.state import MarketState
 from sim.streams import Streams
 
 NAIVE_STREAM = 90
@@ -62,14 +69,15 @@ NAIVE_STREAM = 90
     U_ABANDON,
     U_BROWSE,
     U_BROWSE_CAT,
-    U_HOUR,
     U_CART,
     U_WISH,
     U_STORE,
     U_PING,
     U_LAPSE,
-) = range(13)
-N_DAILY_UNIFORMS = 13
+) = range(12)
+N_DAILY_UNIFORMS = 12
+BAND = 4.0 / 24.0  # the day rhythm's band, days
+FAR = 1e18
 
 NEW, ACTIVE, LAPSED = 0, 1, 2
 
@@ -84,9 +92,21 @@ def urgent_timeout(env: simpy.Environment, delay: float) -> simpy.Event:
     return ev
 
 
-def overlap(start: float, end: float, t0: float, t1: float) -> float:
-    """Share of [t0, t1) covered by [start, end)."""
-    return max(min(end, t1) - max(start, t0), 0.0) / (t1 - t0)
+def covered(start: float, end: float, lo: float, hi: float) -> float:
+    """Length of [lo, hi) covered by [start, end)."""
+    return max(min(end, hi) - max(start, lo), 0.0)
+
+
+def decayed(anchor: float, lo: float, hi: float, m: float) -> float:
+    """``∫_{[lo,hi) ∩ [anchor,∞)} e^{-(t - anchor)/m} dt``."""
+    a, b = max(lo, anchor), max(hi, anchor)
+    return m * (math.exp((anchor - a) / m) - math.exp((anchor - b) / m))
+
+
+def in_band(active_hour: float, t0: float, share: float) -> float:
+    """The time at ``share`` of the day's band around ``active_hour``, in [t0, t0 + 1)."""
+    start = ((active_hour - 12.0 * BAND) / 24.0) % 1.0
+    return t0 + (start + share * BAND) % 1.0
 
 
 def draw_category(weights: list[float], u: float) -> int:
@@ -98,6 +118,25 @@ def draw_category(weights: list[float], u: float) -> int:
         if cum >= target:
             return c
     return len(weights) - 1
+
+
+@dataclass
+class Day:
+    """A consumer's plan and progress for one day (the naive twin of the engine's
+    interval): the day's draws, the organic rate, the carts and how far it is settled."""
+
+    t0: float
+    t1: float
+    u: list[float]
+    h: float
+    h_open: float
+    threshold: float
+    cum: float = 0.0
+    settled: float = 0.0
+    bought_at: float = FAR
+    carts: list[tuple[float, float]] = field(default_factory=list)  # open [start, end)
+    anchors: list[tuple[float, float, int]] = field(default_factory=list)  # (time, since, cat)
+    new_cart: tuple[float, float, int] | None = None  # (filled, abandoned, category)
 
 
 @dataclass
@@ -123,17 +162,20 @@ class Consumer:
         "boost_category",
         "boost_end",
         "boost_start",
+        "cart_abandon_at",
         "cart_category",
         "cart_open",
         "channel_pref",
         "consent",
         "contacts_received",
+        "day",
         "discount_sensitivity",
         "fatigue",
         "fatigue_time",
         "first_purchase",
         "i",
         "last_abandon",
+        "last_bought",
         "last_ping",
         "last_purchase",
         "lifecycle",
@@ -146,6 +188,7 @@ class Consumer:
         "penalty_end",
         "penalty_start",
         "reachable",
+        "return_weight",
         "rng",
         "sessions",
         "share",
@@ -179,7 +222,11 @@ class Consumer:
         self.last_purchase = NEVER
         self.cart_open = False
         self.cart_category = 0
+        self.cart_abandon_at = NEVER
         self.last_abandon = NEVER
+        self.return_weight = 0.0
+        self.last_bought = [NEVER] * len(self.share)
+        self.day: Day | None = None
         self.boost = 0.0
         self.boost_start = NEVER
         self.boost_end = NEVER
@@ -218,6 +265,17 @@ class NaiveMarket:
             Consumer(i, pop, np.random.Generator(np.random.PCG64(children[i])))
             for i in range(pop.n)
         ]
+        if abs(cfg.step_days - round(cfg.step_days)) > 1e-9:
+            raise ValueError("the naive market supports whole-day steps only")
+        self.depth = cfg.purchase.dip_depth
+        self.recovery = replenishment(cfg).tolist()
+        # The pre-run history sets each category's last purchase (the dips at day 0).
+        st = MarketState.initial(pop, cfg)
+        obs = Observations(pop.n, pop.n_categories, pop.consent, pop.declared_tribe, pop.tribe)
+        seed_history(cfg, pop, obs, Streams(seed), st)
+        for c in self.consumers:
+            c.last_bought = st.last_bought[c.i].astype(float).tolist()
+            c.last_purchase = float(st.last_purchase[c.i])
         self.tribe_members: list[list[Consumer]] = [[] for _ in range(pop.n_tribes)]
         for c in self.consumers:
             self.tribe_members[c.tribe].append(c)
@@ -246,101 +304,186 @@ class NaiveMarket:
 
     # ------------------------------------------------------------------ organic
     def _live(self, c: Consumer) -> Generator[simpy.Event, Any, None]:
-        """A consumer's life: at the end of each day, live through that day."""
+        """A consumer's life: at the end of each day, close that day."""
         dt = self.cfg.step_days
         for k in range(self.cfg.n_steps):
             yield urgent_timeout(self.env, dt)
-            self._day(c, k * dt, (k + 1) * dt)
+            self._close_day(c, k * dt, (k + 1) * dt)
 
-    def demand(self, c: Consumer) -> float:
-        """``w_0 + (1-w_0)·Σ_c s_ic aw_ic``."""
+    def dip(self, c: Consumer, cat: int, t: float) -> float:
+        """``g_c(t) = 1 - d·max(0, 1 - age/R_c)`` of the last purchase in ``cat``."""
+        age = t - c.last_bought[cat]
+        return 1.0 - self.depth * min(max(1.0 - age / self.recovery[cat], 0.0), 1.0)
+
+    def _category_weights(self, c: Consumer, t: float) -> list[float]:
         floor = self.cfg.response.awareness_floor
-        return floor + (1.0 - floor) * sum(s * a for s, a in zip(c.share, c.awareness, strict=True))
+        return [
+            s * (floor + (1.0 - floor) * a) * self.dip(c, j, t)
+            for j, (s, a) in enumerate(zip(c.share, c.awareness, strict=True))
+        ]
 
-    def organic_hazard(self, c: Consumer, now: float, demand: float) -> float:
+    def demand(self, c: Consumer, t: float) -> float:
+        """``Σ_c s_c·(w_0 + (1-w_0)·aw_c)·g_c(t)``."""
+        return sum(self._category_weights(c, t))
+
+    def rate(self, c: Consumer, t: float) -> float:
+        """The organic purchase rate ``r·M_stage·D·e^{κA}`` (the dip at ``t``)."""
         cfg = self.cfg
-        b = cfg.behaviour
-        h = (
+        return (
             c.base_rate
             * cfg.lifecycle.rate_multiplier[c.lifecycle]
-            * demand
+            * self.demand(c, t)
             * math.exp(cfg.response.attitude_effect * c.attitude)
         )
-        if c.cart_open:
-            h += b.cart_purchase_rate
-        h += b.abandoner_return_rate * math.exp(-(now - c.last_abandon) / b.abandoner_memory_days)
-        return h
 
-    def _category_weights(self, c: Consumer) -> list[float]:
-        floor = self.cfg.response.awareness_floor
-        return [s * (floor + (1.0 - floor) * a) for s, a in zip(c.share, c.awareness, strict=True)]
-
-    def _day(self, c: Consumer, t0: float, t1: float) -> None:
-        """One consumer's day [t0, t1): the per-consumer version of ``organic_step``."""
+    def _today(self, c: Consumer, k: int | None = None) -> Day:
+        """The consumer's day ``k`` (default: the one under way), planned when first needed
+        (after the word of mouth that closed the day before): its draws, sessions, carts,
+        visits and pings."""
+        dt = self.cfg.step_days
+        if k is None:
+            k = min(int(self.now / dt + 1e-9), self.cfg.n_steps - 1)
+        t0, t1 = k * dt, (k + 1) * dt
+        if c.day is not None and c.day.t0 == t0:
+            return c.day
         cfg = self.cfg
         b = cfg.behaviour
-        dt = t1 - t0
         u = c.rng.random(N_DAILY_UNIFORMS).tolist()
-        demand = self.demand(c)
-
-        # --- purchase
-        h_base = self.organic_hazard(c, t0, demand)
-        if c.penalty_end > t0:
-            covered = overlap(c.penalty_start, c.penalty_end, t0, t1)
-            h_base *= 1.0 - cfg.creepiness.purchase_penalty * covered
-        h = h_base
-        if c.boost_end > t0:
-            h += overlap(c.boost_start, c.boost_end, t0, t1) * c.boost
-        bought = u[U_BUY] < -math.expm1(-h * dt)
-        if bought:
-            induced = u[U_BUY] >= -math.expm1(-h_base * dt)
-            if induced and c.boost_category >= 0:
-                cat = c.boost_category
-            else:
-                cat = draw_category(self._category_weights(c), u[U_BUY_CAT])
-            value = c.basket_mean * (0.5 + u[U_BASKET])
-            when = t0 + dt * c.active_hour / 24.0
-            discount = 0.0
-            if c.offer_end > t0 and c.offer_start < t1:
-                discount = c.offer_discount
-                c.offer_end = NEVER
-            c.boost_end = min(c.boost_end, when)
-            c.last_purchase = when
-            c.cart_open = False
-            if c.lifecycle == LAPSED:
-                c.lifecycle = ACTIVE
-            self.purchases.append(Purchase(when, c.i, cat, value, discount, induced))
-            self.tribe_purchases[c.tribe][cat] += 1
-            c.n_purchases += 1
-            c.spend += value
-            if u[U_REVIEW] < b.review_prob and c.share[cat] * self.n_categories > 1.0:
-                c.likes[cat] += 1
-
-        # --- a cart opened on an earlier day may be abandoned
-        if c.cart_open and u[U_ABANDON] < -math.expm1(-b.cart_abandon_rate * dt):
-            c.cart_open = False
-            c.last_abandon = t0 + dt * c.active_hour / 24.0
-
-        # --- browsing session (not on a day with a purchase)
-        browse_p = b.browse_rate * dt * demand * math.exp(cfg.response.attitude_effect * c.attitude)
-        if not bought and u[U_BROWSE] < browse_p:
+        mid = 0.5 * (t0 + t1)
+        demand = self.demand(c, mid)
+        attitude = math.exp(cfg.response.attitude_effect * c.attitude)
+        h = c.base_rate * cfg.lifecycle.rate_multiplier[c.lifecycle] * demand * attitude
+        day = Day(t0, t1, u, h, h, -math.log1p(-u[U_BUY]), settled=t0)
+        new_time = FAR
+        x_browse = b.browse_rate * demand * attitude * dt
+        if u[U_BROWSE] < x_browse:
             self.n_sessions += 1
             c.sessions += 1
-            s_cat = draw_category(self._category_weights(c), u[U_BROWSE_CAT])
-            _hour = (c.active_hour + 4.0 * (u[U_HOUR] - 0.5)) % 24.0  # session hour (observed)
-            p_cart = min(b.cart_add_prob * self.n_categories * c.share[s_cat], 0.9)
-            if u[U_CART] < p_cart:
-                c.cart_open = True
-                c.cart_category = s_cat
+            when = in_band(c.active_hour, t0, u[U_BROWSE] / x_browse)
+            s_cat = draw_category(self._category_weights(c, mid), u[U_BROWSE_CAT])
+            if u[U_CART] < min(b.cart_add_prob * self.n_categories * c.share[s_cat], 0.9):
+                new_time = when
+                abandon = when - math.log1p(-u[U_ABANDON]) / b.cart_abandon_rate
+                day.new_cart = (when, abandon, s_cat)
+                day.carts.append((when, min(abandon, t1)))
+                if abandon < t1:
+                    day.anchors.append((abandon, when, s_cat))
             if u[U_WISH] < b.wishlist_prob:
                 c.likes[s_cat] += 1
-
-        # --- store visits, location pings, lifecycle
+        if c.cart_open:  # the cart held at t0 runs until abandoned or replaced
+            old = c.cart_abandon_at
+            day.carts.append((t0, min(old, new_time, t1)))
+            if old < new_time and old < t1:
+                day.anchors.append((old, t0, c.cart_category))
         if u[U_STORE] < b.store_visit_rate * dt * demand:
             c.store_visits += 1
         if u[U_PING] < b.ping_rate * dt:
-            c.last_ping = t0 + dt * c.active_hour / 24.0
-        if c.lifecycle == ACTIVE and u[U_LAPSE] < cfg.lifecycle.lapse_rate * dt:
+            c.last_ping = in_band(c.active_hour, t0, u[U_PING] / (b.ping_rate * dt))
+        c.day = day
+        return day
+
+    def _base(self, c: Consumer, day: Day, h: float, lo: float, hi: float) -> float:
+        """``∫_lo^hi h + r_cart·1_cart + r_ret·(return)`` (no penalty, no persuasion)."""
+        b = self.cfg.behaviour
+        m = b.abandoner_memory_days
+        if hi <= lo:
+            return 0.0
+        out = h * (hi - lo)
+        out += b.cart_purchase_rate * sum(covered(s, e, lo, hi) for s, e in day.carts)
+        ret = (
+            c.return_weight
+            * m
+            * (math.exp((c.last_abandon - lo) / m) - math.exp((c.last_abandon - hi) / m))
+        )
+        ret += sum(decayed(a, lo, hi, m) for a, _, _ in day.anchors)
+        return out + b.abandoner_return_rate * ret
+
+    def _integral(self, c: Consumer, day: Day, lo: float, hi: float) -> float:
+        """The purchase hazard integrated over [lo, hi): penalty and persuasion included."""
+        out = self._base(c, day, day.h, lo, hi)
+        if c.penalty_end > lo:
+            p_lo = max(lo, c.penalty_start)
+            out -= self.cfg.creepiness.purchase_penalty * self._base(
+                c, day, day.h, p_lo, max(min(hi, c.penalty_end), p_lo)
+            )
+        return out + c.boost * covered(c.boost_start, c.boost_end, lo, hi)
+
+    def settle(self, c: Consumer, now: float, k: int | None = None) -> None:
+        """Resolve the consumer's purchase of day ``k`` (default: the one under way) up to
+        ``now`` with the state as it is."""
+        day = self._today(c, k)
+        b = min(now, day.t1)
+        if day.bought_at < FAR or b <= day.settled:
+            return
+        gained = self._integral(c, day, day.settled, b)
+        if day.cum + gained <= day.threshold:
+            day.cum += gained
+            day.settled = b
+            return
+        lo, hi = day.settled, b  # bisection on the cumulative hazard
+        for _ in range(50):
+            mid = 0.5 * (lo + hi)
+            if day.cum + self._integral(c, day, day.settled, mid) < day.threshold:
+                lo = mid
+            else:
+                hi = mid
+        self._buy(c, day, min(hi, math.nextafter(b, -math.inf)))
+
+    def _buy(self, c: Consumer, day: Day, when: float) -> None:
+        cfg = self.cfg
+        b = cfg.behaviour
+        u = day.u
+        induced = False
+        if c.boost_end > day.t0 or day.h != day.h_open:
+            induced = day.threshold > self._base(c, day, day.h_open, day.t0, day.t1)
+        if induced and c.boost_category >= 0:
+            cat = c.boost_category
+        else:
+            cat = draw_category(self._category_weights(c, 0.5 * (day.t0 + day.t1)), u[U_BUY_CAT])
+        value = c.basket_mean * (0.5 + u[U_BASKET])
+        discount = 0.0
+        if c.offer_start <= when < c.offer_end:
+            discount = c.offer_discount
+            c.offer_end = NEVER
+        c.boost_end = min(c.boost_end, when)
+        c.last_purchase = when
+        c.cart_open = False
+        c.return_weight = 0.0
+        c.last_bought[cat] = when
+        if c.lifecycle == LAPSED:
+            c.lifecycle = ACTIVE
+        day.bought_at = when
+        day.settled = day.t1
+        self.purchases.append(Purchase(when, c.i, cat, value, discount, induced))
+        self.tribe_purchases[c.tribe][cat] += 1
+        c.n_purchases += 1
+        c.spend += value
+        if u[U_REVIEW] < b.review_prob and c.share[cat] * self.n_categories > 1.0:
+            c.likes[cat] += 1
+
+    def _close_day(self, c: Consumer, t0: float, t1: float) -> None:
+        """Settle the day, then carts, abandoners' returns, lapse and graduation."""
+        cfg = self.cfg
+        k = round(t0 / cfg.step_days)
+        day = self._today(c, k)
+        self.settle(c, t1, k)
+        bought = day.bought_at
+        m = cfg.behaviour.abandoner_memory_days
+        # An abandonment stands unless a purchase fell between its `since` and its time;
+        # after a purchase only later abandonments draw the consumer back.
+        for time, since, _ in day.anchors:
+            if (since <= bought < time) or (bought < FAR and time < bought):
+                continue
+            c.return_weight = c.return_weight * math.exp((c.last_abandon - time) / m) + 1.0
+            c.last_abandon = time
+        new = day.new_cart
+        if new is not None and (bought == FAR or new[0] > bought):
+            c.cart_open, c.cart_abandon_at, c.cart_category = new[1] >= t1, new[1], new[2]
+        elif new is None and bought == FAR and c.cart_open:
+            c.cart_open = c.cart_abandon_at >= t1
+        else:
+            c.cart_open = False
+        if c.lifecycle == ACTIVE and day.u[U_LAPSE] < cfg.lifecycle.lapse_rate * (t1 - t0):
             c.lifecycle = LAPSED
         if c.lifecycle == NEW and t1 - c.first_purchase > cfg.lifecycle.new_days:
             c.lifecycle = ACTIVE
@@ -385,6 +528,7 @@ class NaiveMarket:
             return "unreachable"
         if c.opted_out[channel]:
             return "opted_out"
+        self.settle(c, self.now)  # purchases before the contact are the no-contact world's
         cfg = self.cfg
         r, cr = cfg.response, cfg.creepiness
         ch = cfg.channels[CHANNELS[channel]]
@@ -444,6 +588,8 @@ class NaiveMarket:
         c.fatigue_time = now
         c.attitude -= r.annoyance_attitude_cost * max(c.fatigue - r.fatigue_annoyance, 0.0)
         c.contacts_received += 1
+        day = self._today(c)  # the organic rate from now on follows the changed state
+        day.h = self.rate(c, 0.5 * (day.t0 + day.t1))
         return "delivered"
 
     def persuasion(
@@ -463,9 +609,10 @@ class NaiveMarket:
         if category >= 0:
             relevance = self.n_categories * c.share[category]
             aware = r.awareness_floor + (1.0 - r.awareness_floor) * c.awareness[category]
+            aware *= self.dip(c, category, now)
         else:
             relevance = 1.0
-            aware = self.demand(c)
+            aware = self.demand(c, now)
         hour = (now % 1.0) * 24.0
         d = abs(c.active_hour - hour)
         d = min(d, 24.0 - d)

@@ -1,9 +1,10 @@
 """Contextual: relevance from the current session only, no stored profile.
 
 While a consumer browses, the site shows a message about the category being browsed
-(on the ``display`` channel by default).  Nothing about the consumer is stored or used
-beyond the session, so no data cost is paid and intrusiveness stays at the generic
-level: relevance without a profile (the sceptics' search-ad argument).
+(on the ``display`` channel by default), in the session's hour (sends go out in hourly
+batches, at most once per ``cooldown_days`` per consumer).  Nothing about the consumer
+is stored or used beyond the session, so no data cost is paid and intrusiveness stays
+at the generic level: relevance without a profile (the sceptics' search-ad argument).
 """
 
 from __future__ import annotations
@@ -55,10 +56,9 @@ class Contextual(EventDriven):
             "data_kinds": 0,
             "use_event_category": True,
         }
-        while True:
-            yield market.day_closed
-            if self.in_window(market):
-                # The message is shown during the session itself (no delay, no suppression).
+        while True:  # the interval open now, then each one as it opens
+            if market.now < self.cfg.end_day:
+                # Shown in the session's hour (no delay, no suppression).
                 self.schedule(
                     market,
                     market.obs.context,
@@ -68,3 +68,4 @@ class Contextual(EventDriven):
                     msg,
                     suppress_if_bought=False,
                 )
+            yield market.interval_opened

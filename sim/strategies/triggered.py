@@ -3,10 +3,16 @@
 Rules (``conf/strategy/triggered.yaml``): ``cart_abandoned`` and ``browsed_no_buy``
 (implicit data; the message is about the event's category), ``lapsed`` (no purchase for
 ``lapsed_days``; transactional data) and ``near_store`` (a location ping; ambient data).
-Each rule fires on its channel ``delay_days`` after the event, unless the consumer has
-bought since, and at most once per ``cooldown_days`` per consumer.  Triggered messages
-reach consumers at a moment of high intent, so many are *sure things*: their response
-rate is high while their uplift is much lower (stylised fact 2).
+Each rule fires on its channel ``delay_days`` after the event (rounded up to the next
+whole hour: sends go out in hourly batches), unless the consumer has bought since the
+event (for an abandoned cart: since the cart was filled, a purchase empties it; for a
+lapse: since the interval it falls in began), and at most once per ``cooldown_days`` per
+consumer.  The market publishes each interval's events, with their own times, when the
+interval opens (:attr:`sim.market.Market.interval_opened`); the strategy schedules every
+send then, and checks the cooldown and the purchase (:meth:`sim.market.Market.bought_since`)
+when the send is due.  Triggered messages reach consumers at a moment of high intent, so
+many are *sure things*: their response rate is high while their uplift is much lower
+(stylised fact 2).
 """
 
 from __future__ import annotations
@@ -66,7 +72,8 @@ class TriggeredConfig(StrategyConfig, CommonControls):
 
 
 class EventDriven(Campaign):
-    """Schedules delayed messages for observed events, bucketed to the hour."""
+    """Schedules a message for each observed event at event time plus delay, bucketed to
+    the next whole hour."""
 
     def __init__(
         self, controls: CommonControls, seed: int, econ: EconomicsConfig, key: int = 0
@@ -84,25 +91,24 @@ class EventDriven(Campaign):
         message: dict[str, Any],
         suppress_if_bought: bool = True,
     ) -> None:
+        """Plan the sends of ``feed``'s events (one process per send hour)."""
         if len(feed) == 0:
             return
-        who, first = np.unique(feed.consumer, return_index=True)
-        t_event = feed.time[first]
-        cat = feed.category[first]
-        last = self._last_fired.setdefault(rule_id, np.full(market.pop.n, -np.inf))
-        fresh = market.now - last[who] >= cooldown
-        who, t_event, cat = who[fresh], t_event[fresh], cat[fresh]
-        send_at = np.maximum(np.ceil((t_event + delay) * 24.0) / 24.0, market.now)
-        for t in np.unique(send_at):
-            sel = send_at == t
+        self._last_fired.setdefault(rule_id, np.full(market.pop.n, -np.inf))
+        send_at = np.ceil((feed.time + delay) * 24.0 - 1e-6) / 24.0
+        send_at = np.maximum(send_at, market.now)
+        keep = send_at < self.controls.end_day
+        for t in np.unique(send_at[keep]):
+            sel = np.flatnonzero(keep & (send_at == t))
             market.env.process(
                 self._fire(
                     market,
                     float(t),
-                    who[sel],
-                    t_event[sel],
-                    cat[sel],
+                    feed.consumer[sel],
+                    feed.category[sel],
+                    feed.since[sel],
                     rule_id,
+                    cooldown,
                     message,
                     suppress_if_bought,
                 )
@@ -113,17 +119,21 @@ class EventDriven(Campaign):
         market: Market,
         t: float,
         who: np.ndarray,
-        t_event: np.ndarray,
         cat: np.ndarray,
+        since: np.ndarray,
         rule_id: int,
+        cooldown: float,
         message: dict[str, Any],
         suppress: bool,
     ) -> Generator[simpy.Event, Any, None]:
         if t > market.now:
             yield market.env.timeout(t - market.now)
-        if suppress:
-            keep = market.obs.last_purchase[who] < t_event
-            who, cat = who[keep], cat[keep]
+        who, first = np.unique(who, return_index=True)  # one message per consumer and hour
+        cat, since = cat[first], since[first]
+        keep = market.now - self._last_fired[rule_id][who] >= cooldown
+        if suppress and keep.any():
+            keep[keep] = ~market.bought_since(who[keep], since[keep])
+        who, cat = who[keep], cat[keep]
         msg = dict(message)
         if msg.pop("use_event_category", False):
             msg["category"] = cat
@@ -148,42 +158,38 @@ class Triggered(EventDriven):
         market.env.process(self._watch(market))
 
     def _watch(self, market: Market) -> Generator[simpy.Event, Any, None]:
+        while True:  # the interval open now, then each one as it opens
+            if market.now < self.cfg.end_day:
+                self._plan_interval(market)
+            yield market.interval_opened
+
+    def _plan_interval(self, market: Market) -> None:
         obs = market.obs
-        while True:
-            yield market.day_closed
-            if not self.in_window(market):
-                continue
-            for i, r in enumerate(self.cfg.rules):
-                msg: dict[str, Any] = {
-                    "channel": channel_code(r.channel),
-                    "discount": r.discount,
-                    "depth": r.depth,
-                    "arm": i + 1,
-                }
-                if r.event == "cart_abandoned":
-                    feed, msg["use_event_category"] = obs.abandoned, True
-                    msg["data_kinds"] = 1
-                elif r.event == "browsed_no_buy":
-                    feed, msg["use_event_category"] = obs.browsed, True
-                    msg["data_kinds"] = 1
-                elif r.event == "near_store":
-                    feed, msg["category"], msg["data_kinds"] = obs.pinged, -1, 4
-                else:  # lapsed: crossed lapsed_days since the last purchase during the last day
-                    since = market.now - obs.last_purchase
-                    dt = market.cfg.step_days
-                    who = np.flatnonzero((since >= r.lapsed_days) & (since < r.lapsed_days + dt))
-                    feed = EventFeed(
-                        who.astype(np.int32),
-                        np.full(who.size, market.now),
-                        np.full(who.size, -1, np.int16),
-                    )
-                    msg["category"], msg["data_kinds"] = -1, 0
-                self.schedule(
-                    market,
-                    feed,
-                    r.delay_days,
-                    i,
-                    r.cooldown_days,
-                    msg,
-                    suppress_if_bought=r.event != "lapsed",
+        t0 = market.now
+        t1 = t0 + market.cfg.step_days
+        for i, r in enumerate(self.cfg.rules):
+            msg: dict[str, Any] = {
+                "channel": channel_code(r.channel),
+                "discount": r.discount,
+                "depth": r.depth,
+                "arm": i + 1,
+            }
+            if r.event == "cart_abandoned":
+                feed, msg["use_event_category"] = obs.abandoned, True
+                msg["data_kinds"] = 1
+            elif r.event == "browsed_no_buy":
+                feed, msg["use_event_category"] = obs.browsed, True
+                msg["data_kinds"] = 1
+            elif r.event == "near_store":
+                feed, msg["category"], msg["data_kinds"] = obs.pinged, -1, 4
+            else:  # lapsed: crosses lapsed_days since the last purchase within the interval
+                crossing = obs.last_purchase + r.lapsed_days
+                who = np.flatnonzero((crossing >= t0) & (crossing < t1))
+                feed = EventFeed(
+                    who.astype(np.int32),
+                    crossing[who],
+                    np.full(who.size, -1, np.int16),
+                    np.full(who.size, t0),  # a purchase from t0 on: not lapsed after all
                 )
+                msg["category"], msg["data_kinds"] = -1, 0
+            self.schedule(market, feed, r.delay_days, i, r.cooldown_days, msg)
