@@ -9,8 +9,9 @@ finished, and re-running changes nothing that is done.  Other keys (``key=value`
 (``loky``; ``ray`` runs the jobs on a Ray cluster through joblib, ``ray.init()`` from the
 environment), ``studies`` (a comma list, default all, in dependency order).
 
-Stages: tuning -> tuned comparison -> phase diagram -> attribution (one trait at a time,
-mechanisms off) -> sensitivity (Morris, Sobol, decision map) -> granularity -> claims.
+Stages: estimand (the holdout against the truths) -> step size -> tuning -> tuned
+comparison -> phase diagram -> attribution (one trait at a time, mechanisms off) ->
+sensitivity (Morris, Sobol, decision map) -> granularity -> claims.
 """
 
 from __future__ import annotations
@@ -37,6 +38,12 @@ from experiments.studies.tuned import (
     tune_jobs,
     verdicts,
 )
+from experiments.studies.validation import (
+    estimand_jobs,
+    estimand_summary,
+    step_jobs,
+    step_summary,
+)
 from experiments.studies.variants import (
     flips,
     mechanism_variants,
@@ -47,7 +54,17 @@ from experiments.studies.variants import (
 )
 
 CONF = Path(__file__).resolve().parent.parent / "conf" / "profile"
-STUDIES = ("tuning", "tuned", "phase", "attribution", "sensitivity", "granularity", "claims")
+STUDIES = (
+    "estimand",
+    "step_size",
+    "tuning",
+    "tuned",
+    "phase",
+    "attribution",
+    "sensitivity",
+    "granularity",
+    "claims",
+)
 
 MECHANISMS: dict[str, dict[str, Any]] = {
     "word of mouth": {"awareness.wom_gain": 0.0, "awareness.distrust_gain": 0.0},
@@ -116,6 +133,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     todo = profile["studies"]
     tic = time.perf_counter()
     print(f"profile {profile['name']}: studies {', '.join(todo)} -> {out} (jobs in {work})")
+
+    if "estimand" in todo:
+        e = profile["estimand"]
+        jobs = estimand_jobs(e["preset"], e["seeds"], sub(profile, "estimand"))
+        write_csv(out, "estimand.csv", estimand_summary(runner.run(jobs, run_cell_job, "estimand")))
+
+    if "step_size" in todo:
+        st = profile["step_size"]
+        jobs = step_jobs(st["preset"], st["seeds"], sub(profile, "step_size"), st["steps"])
+        write_csv(out, "step_size.csv", step_summary(runner.run(jobs, run_cell_job, "step_size")))
 
     trials = runner.run(tune_jobs(profile), run_tune_job, "tuning")
     if "tuning" in todo:

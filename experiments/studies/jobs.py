@@ -79,12 +79,17 @@ class CellJob:
 
 
 def result_row(result: RunResult) -> dict[str, Any]:
-    """The columns a study keeps of one contender's result."""
+    """The columns a study keeps of one contender's result (truth columns None where the
+    cell did not run the worlds they need)."""
     p, c = result.incremental_profit, result.incremental_conversions
+    pf = result.pull_forward
     return {
         "profit_measured": p.measured,
         "profit_measured_se": p.measured_se,
         "profit_true": p.true,
+        "profit_direct": p.direct,
+        "profit_holdout_estimand": p.holdout_estimand,
+        "pulled_forward_share": None if pf is None else pf.share,
         "conversions_measured": c.measured,
         "conversions_true": c.true,
         "roi_measured": result.roi.measured,
