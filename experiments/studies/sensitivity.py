@@ -137,7 +137,8 @@ def morris_table(
 
 
 def sobol_table(params: tuple[Parameter, ...], y: np.ndarray, seed: int) -> pd.DataFrame:
-    res = sobol_analyze.analyze(problem(params), y, calc_second_order=False, seed=seed)
+    # SALib's Sobol analysis seeds its bootstrap only for a truthy seed (0 means unseeded).
+    res = sobol_analyze.analyze(problem(params), y, calc_second_order=False, seed=seed + 1)
     return pd.DataFrame(
         {
             "parameter": [p.name for p in params],
