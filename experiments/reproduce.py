@@ -111,8 +111,14 @@ def load_profile(argv: Sequence[str]) -> dict[str, Any]:
     return profile
 
 
+#: Columns kept in the job store but not in the committed tables (they vary run to run).
+VOLATILE = ("job_seconds",)
+
+
 def write_csv(out: Path, name: str, table: pd.DataFrame) -> None:
+    """Write a study table (atomically); timing columns stay in the job store."""
     out.mkdir(parents=True, exist_ok=True)
+    table = table.drop(columns=[c for c in VOLATILE if c in table.columns])
     atomic_write_bytes(out / name, table.to_csv(index=False, float_format="%.6g").encode())
 
 
