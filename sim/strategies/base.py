@@ -132,9 +132,12 @@ class Campaign:
     Only consumers the marketer can address (reachable on the channel and not opted out,
     both known to the marketer) are sent; holdout consumers become ghost contacts
     (``status == holdout``) that cost nothing; the frequency cap counts real contacts;
-    the budget admits the longest prefix of the batch (in the order given, i.e. by the
-    strategy's priority) whose variable cost fits: a backstop, since a strategy that ranks
-    by value plans its spend when it decides (one-to-one: :meth:`OneToOne.select`).
+    the budget admits the longest prefix of the batch whose variable cost fits, in the
+    order given when the batch is ranked by the strategy's priority (``ranked=True``), else
+    in a random order drawn for that send (mass, segments, triggers: consumer ids follow
+    tribes, so an id-ordered prefix would reach the first tribes only).  For a strategy that
+    ranks by value the budget is a backstop: it plans its spend when it decides
+    (one-to-one: :meth:`OneToOne.select`).
     """
 
     data_kinds: tuple[str, ...] = ()
@@ -148,6 +151,7 @@ class Campaign:
         self.key = key
         self.pool = Pool()
         self._holdout: np.ndarray | None = None
+        self._sends = 0
 
     def holdout_mask(self, market: Market) -> np.ndarray:
         """Per-consumer random holdout, fixed for the run (its own keyed stream): each
@@ -177,9 +181,18 @@ class Campaign:
         return market.pop.reachable[consumers, ch] & ~market.state.opted_out[consumers, ch]
 
     def send(
-        self, market: Market, consumers: np.ndarray, *, channel: int | np.ndarray, **kw: Any
+        self,
+        market: Market,
+        consumers: np.ndarray,
+        *,
+        channel: int | np.ndarray,
+        ranked: bool = True,
+        **kw: Any,
     ) -> ContactResult | None:
-        """Send a batch through the common controls; returns None if nothing is left."""
+        """Send a batch through the common controls; returns None if nothing is left.
+
+        ``ranked``: the batch is in the strategy's priority order (best first); if not, a
+        binding budget admits a random subset (see the class doc)."""
         n_all = market.pop.n
         pool = self.pool
         if pool.sent is None:
@@ -203,15 +216,23 @@ class Campaign:
         if m == 0 or not self.in_window(market):
             return None
         hold = self.holdout_mask(market)[consumers]
+        self._sends += 1
         if self.controls.budget is not None:
+            if not ranked:
+                u = market.streams.uniform(Purpose.ASSIGNMENT, n_all, self.key, 100 + self._sends)
+                order = np.argsort(u[consumers], kind="stable")
+                take(order)
+                hold = hold[order]
             ch = np.broadcast_to(np.asarray(kw["channel"]), (m,))
             depth = np.broadcast_to(np.asarray(kw.get("depth", 0.0), np.float64), (m,))
             cost = np.where(hold, 0.0, self.econ.unit_costs(ch, depth))
-            fits = np.cumsum(cost) <= self.controls.budget - pool.spent + 1e-9
+            fits = np.flatnonzero(np.cumsum(cost) <= self.controls.budget - pool.spent + 1e-9)
+            if not ranked:  # back to consumer order, as batches usually are
+                fits = fits[np.argsort(consumers[fits], kind="stable")]
             take(fits)
             m = consumers.shape[0]
-            hold = hold[fits]
             pool.spent += float(cost[fits].sum())
+            hold = hold[fits]
             if m == 0:
                 return None
         res = market.contact(consumers, holdout=hold, **kw)

@@ -48,6 +48,11 @@ class MassBroadcast(Campaign):
         while day < cfg.end_day:
             yield market.env.timeout(self.at_send_hour(market, day))
             self.send(
-                market, np.arange(market.pop.n), channel=ch, category=cat, discount=cfg.discount
+                market,
+                np.arange(market.pop.n),
+                ranked=False,
+                channel=ch,
+                category=cat,
+                discount=cfg.discount,
             )
             day += cfg.every_days

@@ -137,7 +137,14 @@ class Segmented(Campaign):
         test = u < cfg.test_share
         spend0 = obs.spend.astype(np.float64).copy()
         who = np.flatnonzero(test)
-        self.send(market, who, category=category[who], arm=(seg[who] % 30000) + 1, **msg)
+        self.send(
+            market,
+            who,
+            ranked=False,
+            category=category[who],
+            arm=(seg[who] % 30000) + 1,
+            **msg,
+        )
         yield market.env.timeout(market.cfg.response.window_days)
         gain = obs.spend - spend0
         sizes = np.bincount(seg, minlength=n_seg)
@@ -164,5 +171,12 @@ class Segmented(Campaign):
         while day < cfg.end_day:
             yield market.env.timeout(self.at_send_hour(market, day))
             who = np.flatnonzero(self.paying[seg])
-            self.send(market, who, category=category[who], arm=(seg[who] % 30000) + 1, **msg)
+            self.send(
+                market,
+                who,
+                ranked=False,
+                category=category[who],
+                arm=(seg[who] % 30000) + 1,
+                **msg,
+            )
             day += cfg.every_days

@@ -137,7 +137,7 @@ class EventDriven(Campaign):
         msg = dict(message)
         if msg.pop("use_event_category", False):
             msg["category"] = cat
-        res = self.send(market, who, **msg)
+        res = self.send(market, who, ranked=False, **msg)
         if res is not None:
             self._last_fired[rule_id][res.consumer] = market.now
 
