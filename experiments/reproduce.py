@@ -170,6 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             families,
             trials,
             sub(profile, "phase"),
+            profile.get("preset_market"),
         )
         table = variant_summary(runner.run(jobs, run_cell_job, "phase"))
         write_csv(out, "phase.csv", table)
@@ -182,7 +183,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             variants += trait_variants(preset) if a["traits"] else trait_variants(preset)[:1]
             variants += mechanism_variants(preset, MECHANISMS)
         jobs = variant_jobs(
-            "attribution", variants, a["seeds"], families, trials, sub(profile, "attribution")
+            "attribution",
+            variants,
+            a["seeds"],
+            families,
+            trials,
+            sub(profile, "attribution"),
+            profile.get("preset_market"),
         )
         rows = runner.run(jobs, run_cell_job, "attribution")
         write_csv(out, "attribution_rows.csv", rows)
@@ -266,7 +273,14 @@ def run_granularity(
     from experiments.studies.segments import granularity_jobs, granularity_summary
 
     g = profile["granularity"]
-    jobs = granularity_jobs(g["presets"], g["k"], g["seeds"], trials, sub(profile, "granularity"))
+    jobs = granularity_jobs(
+        g["presets"],
+        g["k"],
+        g["seeds"],
+        trials,
+        sub(profile, "granularity"),
+        profile.get("preset_market"),
+    )
     table = granularity_summary(runner.run(jobs, run_cell_job, "granularity"))
     write_csv(out, "granularity.csv", table)
     figs.granularity_figure(table, out / "figures" / "granularity.png")

@@ -32,6 +32,14 @@ from sim.experiment import RunConfig, RunResult, run_cell
 Overrides = tuple[tuple[str, Any], ...]
 
 
+def market_for(
+    base: dict[str, Any], preset: str, per_preset: dict[str, dict[str, Any]] | None
+) -> dict[str, Any]:
+    """A study's market overrides for ``preset``: the study's, then the preset's own (e.g. a
+    B2B market keeps its few buyers whatever size the retail worlds run at)."""
+    return {**base, **(per_preset or {}).get(preset, {})}
+
+
 def frozen(overrides: dict[str, Any] | None) -> Overrides:
     """Overrides as a sorted tuple (hashable, order-free)."""
     return tuple(sorted((overrides or {}).items()))

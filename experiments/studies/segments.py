@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from experiments.studies.jobs import CellJob, Contender, frozen
+from experiments.studies.jobs import CellJob, Contender, frozen, market_for
 from experiments.studies.paired import paired
 from experiments.studies.tuned import best_settings
 from experiments.studies.tuning import FAMILIES
@@ -27,6 +27,7 @@ def granularity_jobs(
     seeds: list[int],
     trials: pd.DataFrame,
     market: dict[str, Any],
+    per_preset: dict[str, dict[str, Any]] | None = None,
 ) -> list[CellJob]:
     """One job per preset and seed; one contender per k (the tuned segmented setting)."""
     settings = best_settings(trials)
@@ -39,7 +40,13 @@ def granularity_jobs(
         )
         for seed in seeds:
             jobs.append(
-                CellJob("granularity", preset, int(seed), contenders, market=frozen(market))
+                CellJob(
+                    "granularity",
+                    preset,
+                    int(seed),
+                    contenders,
+                    market=frozen(market_for(market, preset, per_preset)),
+                )
             )
     return jobs
 

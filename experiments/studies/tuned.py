@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.store import provenance
-from experiments.studies.jobs import CellJob, Contender, frozen
+from experiments.studies.jobs import CellJob, Contender, frozen, market_for
 from experiments.studies.paired import NO_CLEAR_WINNER, paired, seeds_needed
 from experiments.studies.tuning import FAMILIES, tune
 from sim import presets
@@ -108,7 +108,13 @@ def tune_jobs(profile: dict[str, Any]) -> list[TuneJob]:
             objective=objective,
             train_seeds=tuple(t["train_seeds"]),
             n_trials=int(t["n_trials"]),
-            market=frozen({**profile["market"], **t.get("market", {})}),
+            market=frozen(
+                market_for(
+                    {**profile["market"], **t.get("market", {})},
+                    preset,
+                    profile.get("preset_market"),
+                )
+            ),
             sampler_seed=int(t.get("sampler_seed", 0)),
         )
         for preset in profile["presets"]
@@ -145,7 +151,9 @@ def evaluation_jobs(profile: dict[str, Any], trials: pd.DataFrame) -> list[CellJ
                     preset=preset,
                     seed=int(seed),
                     contenders=contenders,
-                    market=frozen(profile["market"]),
+                    market=frozen(
+                        market_for(profile["market"], preset, profile.get("preset_market"))
+                    ),
                 )
             )
     return jobs

@@ -26,6 +26,20 @@ CHANNELS_DIRECT = ["email", "sms", "push", "direct_mail"]
 OFFERS = [0.0, 0.1, 0.2]
 EVENTS = ["cart_abandoned", "browsed_no_buy", "lapsed", "near_store"]
 
+LEARNED_ESTIMATOR: dict[str, Any] = {
+    "name": "x_lightgbm_fast",
+    "learner": "x",
+    "base": "lightgbm",
+    "n_estimators": 60,
+    "max_depth": 2,
+    "learning_rate": 0.1,
+    "min_samples_leaf": 500,
+    "n_jobs": 1,
+}
+"""The learned scorer's estimator in the studies: ``conf/estimator/x_lightgbm_fast.yaml``
+(an X-learner of shallow boosted trees: as accurate as the shallow one on simulated pilots
+and fast enough to rescore every wave; see the estimators study)."""
+
 Space = Callable[[optuna.Trial], dict[str, Any]]
 """Maps a trial to the strategy option's overrides (dotted keys, as :mod:`sim.presets`)."""
 
@@ -122,14 +136,19 @@ FAMILIES: dict[str, Family] = {
         Family("tribes", "segmented", tribe_space),
         Family("triggered", "triggered", triggered_space),
         Family("contextual", "contextual", contextual_space),
-        Family("one_to_one_learned", "one_to_one_causalml", one_to_one_space),
+        Family(
+            "one_to_one_learned",
+            "one_to_one_causalml",
+            one_to_one_space,
+            (("estimator", LEARNED_ESTIMATOR),),
+        ),
         Family("one_to_one_propensity", "one_to_one_propensity", one_to_one_space),
         Family("one_to_one_oracle", "one_to_one", one_to_one_space),
         Family(
             "hybrid",
             "hybrid",
             hybrid_space,
-            (("one_to_one.scorer", "causalml"),),
+            (("one_to_one.scorer", "causalml"), ("one_to_one.estimator", LEARNED_ESTIMATOR)),
         ),
     )
 }

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from experiments.studies.jobs import CellJob, Contender, frozen
+from experiments.studies.jobs import CellJob, Contender, frozen, market_for
 from experiments.studies.paired import NO_CLEAR_WINNER, paired, winner
 from experiments.studies.tuned import ONE_TO_ONE, best_settings
 from experiments.studies.tuning import FAMILIES
@@ -48,8 +48,10 @@ def variant_jobs(
     families: list[str],
     trials: pd.DataFrame,
     market: dict[str, Any],
+    per_preset: dict[str, dict[str, Any]] | None = None,
 ) -> list[CellJob]:
-    """One job per variant and seed, contenders at their preset's measured-tuned setting."""
+    """One job per variant and seed, contenders at their preset's measured-tuned setting
+    (``per_preset``: market overrides of a preset, after the study's)."""
     settings = best_settings(trials)
     jobs = []
     for v in variants:
@@ -64,7 +66,7 @@ def variant_jobs(
                     preset=v.preset,
                     seed=int(seed),
                     contenders=contenders,
-                    market=frozen({**market, **dict(v.market)}),
+                    market=frozen({**market_for(market, v.preset, per_preset), **dict(v.market)}),
                     economics=v.economics,
                     tags=(("variant", v.label), *v.tags),
                 )
