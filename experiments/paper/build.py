@@ -33,6 +33,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import yaml
 
 from experiments.paper import lint
@@ -268,9 +269,11 @@ class Build:
     def provenance(self) -> None:
         """``generated/manifest.json``: each piece with its producer, inputs and the git
         commits of the rows it comes from (the paper's reproduction table)."""
-        outs = [p.output for p in self.manifest.pieces]
+        outs = [(p.output, piece_stamp(p, self.inputs)) for p in self.manifest.pieces]
         stamp = sha(
-            json.dumps([self.manifest.text, [(o, file_sha(self.out / o)) for o in outs]]).encode()
+            json.dumps(
+                [self.manifest.text, [(o, s, file_sha(self.out / o)) for o, s in outs]]
+            ).encode()
         )
 
         def write(path: Path) -> None:
@@ -283,6 +286,8 @@ class Build:
                     for r in records:
                         c = (r or {}).get("git_commit")
                         commits.update([c] if isinstance(c, str) else (c or []))
+                else:
+                    commits.update(self.input_commits(p))
                 rows.append(
                     {
                         "kind": p.kind,
@@ -297,6 +302,23 @@ class Build:
             atomic_write_bytes(path, _json_bytes({"pieces": rows}))
 
         self.make("generated/manifest.json", stamp, write)
+
+    def input_commits(self, p: Piece) -> set[str]:
+        """Git commits recorded in a piece's inputs (a table's ``git_rev`` column, the
+        calibration file's provenance)."""
+        from experiments.paper.numbers import calibration_provenance
+
+        out: set[str] = set()
+        for label in p.inputs:
+            for _, path in input_files(label, self.inputs):
+                if label.startswith("calibration:"):
+                    c = calibration_provenance(json.loads(path.read_text()))["git_commit"]
+                    out.update([c] if c else [])
+                elif path.suffix == ".csv":
+                    header = pd.read_csv(path, nrows=0).columns
+                    if "git_rev" in header:
+                        out.update(str(c) for c in pd.read_csv(path)["git_rev"].dropna())
+        return out
 
     def sources(self) -> list[Path]:
         """The Typst sources and bibliography, copied into the build folder if it is not

@@ -45,13 +45,15 @@ def _producer(name: str) -> str:
     return f"experiments/paper/numbers.py::{name}"
 
 
-def _size(n: Numbers, key: str, series: pd.Series, inputs: tuple[str, ...]) -> None:
+def _size(
+    n: Numbers, key: str, series: pd.Series, inputs: tuple[str, ...], rows: pd.DataFrame
+) -> None:
     """A study size: one value, or "lo to hi" where the study used several."""
     values = sorted({int(v) for v in series.dropna()})
     if len(values) == 1:
-        n.put(key, values[0], "count", inputs)
+        n.put(key, values[0], "count", inputs, rows)
     else:
-        n.put(key, f"{values[0]:,} to {values[-1]:,}", "label", inputs)
+        n.put(key, f"{values[0]:,} to {values[-1]:,}", "label", inputs, rows)
 
 
 def _names(values: pd.Series) -> list[str]:
@@ -77,8 +79,8 @@ def estimand(inputs: Inputs) -> Numbers:
     t = inputs.table("estimand.csv")
     n = Numbers(_producer("estimand"))
     n.put("estimand.preset", str(t["preset"].iloc[0]), "label", src, t)
-    _size(n, "estimand.n_seeds", t["n_seeds"], src)
-    _size(n, "estimand.n_consumers", t["n_consumers"], src)
+    _size(n, "estimand.n_seeds", t["n_seeds"], src, t)
+    _size(n, "estimand.n_consumers", t["n_consumers"], src, t)
     n.put("estimand.strategies", _names(t["strategy"]), "list", src, t)
     for i, r in enumerate(t.to_dict("records")):
         rows = t.iloc[[i]]
@@ -111,8 +113,8 @@ def step_size(inputs: Inputs) -> Numbers:
     src = ("results:step_size.csv",)
     t = inputs.table("step_size.csv")
     n = Numbers(_producer("step_size"))
-    _size(n, "step.n_seeds", t["n_seeds"], src)
-    _size(n, "step.n_consumers", t["n_consumers"], src)
+    _size(n, "step.n_seeds", t["n_seeds"], src, t)
+    _size(n, "step.n_consumers", t["n_consumers"], src, t)
     n.put("step.coarse", float(t["step_coarse"].iloc[0]), "number", src, t)
     n.put("step.fine", float(t["step_fine"].iloc[0]), "number", src, t)
     ratio = (t["difference"].abs() / t["seed_se"]).replace([np.inf], np.nan)
@@ -139,8 +141,8 @@ def tuned(inputs: Inputs) -> Numbers:
     n = Numbers(_producer("tuned"))
     presets = _names(v["preset"])
     n.put("tuned.presets", presets, "list", src, rows)
-    _size(n, "tuned.n_consumers", comp["n_consumers"], src)
-    _size(n, "tuned.n_seeds", comp["n_seeds"], src)
+    _size(n, "tuned.n_consumers", comp["n_consumers"], src, comp)
+    _size(n, "tuned.n_seeds", comp["n_seeds"], src, comp)
     n.put("tuned.families", _names(comp["family"]), "list", src, comp)
     wins = resolved = 0
     for i, r in enumerate(v.to_dict("records")):
@@ -183,8 +185,8 @@ def phase(inputs: Inputs) -> Numbers:
     t = inputs.table("phase.csv")
     n = Numbers(_producer("phase"))
     n.put("phase.preset", str(t["preset"].iloc[0]), "label", src, t)
-    _size(n, "phase.n_consumers", t["n_consumers"], src)
-    _size(n, "phase.n_seeds", t["n_seeds"], src)
+    _size(n, "phase.n_consumers", t["n_consumers"], src, t)
+    _size(n, "phase.n_seeds", t["n_seeds"], src, t)
     n.put("phase.n_cells", len(t), "count", src, t)
     for col, name in (("tag.tribalism", "tribalism"), ("tag.tolerance", "tolerance")):
         vals = sorted(set(t[col].astype(float)))
@@ -225,8 +227,8 @@ def granularity(inputs: Inputs) -> Numbers:
     n.put("granularity.ks", [int(k) for k in sorted(set(t["k"]))], "list", src, t)
     n.put("granularity.k_lo", int(t["k"].min()), "count", src, t)
     n.put("granularity.k_hi", int(t["k"].max()), "count", src, t)
-    _size(n, "granularity.n_consumers", t["n_consumers"], src)
-    _size(n, "granularity.n_seeds", t["n_seeds"], src)
+    _size(n, "granularity.n_consumers", t["n_consumers"], src, t)
+    _size(n, "granularity.n_seeds", t["n_seeds"], src, t)
     interior = 0
     for p in presets:
         g = t[t["preset"] == p]
@@ -300,8 +302,8 @@ def sensitivity(inputs: Inputs) -> Numbers:
         n.put(f"decision.{name}_hi", float(dm[col].max()), "number", src, dm)
         n.put(f"decision.n_{name}", int(dm[col].nunique()), "count", src, dm)
     n.put("decision.n_cells", len(dm), "count", src, dm)
-    _size(n, "decision.n_seeds", dm["n_seeds"], src)
-    _size(n, "decision.n_consumers", dm["n_consumers"], src)
+    _size(n, "decision.n_seeds", dm["n_seeds"], src, dm)
+    _size(n, "decision.n_consumers", dm["n_consumers"], src, dm)
     winners = [w for w in sorted(set(dm["winner"])) if w != NO_CLEAR_WINNER]
     n.put("decision.winners", winners, "list", src, dm)
     for w in winners:
@@ -320,8 +322,8 @@ def attribution(inputs: Inputs) -> Numbers:
     changes = t[t["tag.trait"] != "preset"]
     n.put("attribution.presets", _names(t["preset"]), "list", src, t)
     n.put("attribution.n_variants", len(changes), "count", src, changes)
-    _size(n, "attribution.n_seeds", t["n_seeds"], src)
-    _size(n, "attribution.n_consumers", t["n_consumers"], src)
+    _size(n, "attribution.n_seeds", t["n_seeds"], src, t)
+    _size(n, "attribution.n_consumers", t["n_consumers"], src, t)
     for col, name in (("winner_flips", "winner"), ("verdict_flips", "verdict")):
         flipped = changes[changes[col].astype(str).str.lower() == "true"]
         n.put(f"attribution.n_{name}_flips", len(flipped), "count", src, changes)
@@ -359,12 +361,22 @@ def tuning(inputs: Inputs) -> Numbers:
     t = inputs.table("tuning.csv")
     n = Numbers(_producer("tuning"))
     per = t.groupby(["preset", "family", "objective"])["trial"].nunique()
-    _size(n, "tuning.n_trials", per, src)
+    _size(n, "tuning.n_trials", per, src, t)
     seeds = sorted({int(s) for v in t["train_seeds"] for s in str(v).split()})
     n.put("tuning.n_train_seeds", len(seeds), "count", src, t)
-    _size(n, "tuning.n_consumers", t["n_consumers"], src)
+    _size(n, "tuning.n_consumers", t["n_consumers"], src, t)
     n.put("tuning.n_runs", len(t), "count", src, t)
     return n
+
+
+def calibration_provenance(d: dict[str, Any]) -> dict[str, Any]:
+    """The calibration's provenance: its seeds (search, verification, held-out) and commit."""
+    seeds = [*d.get("seeds", []), d.get("verify_seed"), (d.get("heldout") or {}).get("seed")]
+    return {
+        "config_hash": [],
+        "seeds": sorted({int(s) for s in seeds if s is not None}),
+        "git_commit": (d.get("provenance") or {}).get("git_rev"),
+    }
 
 
 ARM_NAMES = {"control": "no e-mail", "womens": "women's e-mail", "mens": "men's e-mail"}
@@ -377,7 +389,7 @@ def calibration(inputs: Inputs) -> Numbers:
     src = ("calibration:calibration.json",)
     d = inputs.calibration_data()
     file = inputs.calibration.name
-    n = Numbers(_producer("calibration"))
+    n = Numbers(_producer("calibration"), prov=calibration_provenance(d))
     n.put("calibration.preset", str(d["preset"]), "label", src)
     targets = {(t["arm"], t["metric"]): (i, t) for i, t in enumerate(d["targets"])}
     n.put(

@@ -52,6 +52,8 @@ class Numbers:
     """The numbers of one group, as a producer writes them."""
 
     producer: str
+    prov: dict[str, Any] | None = None
+    """Provenance of the numbers that name no rows (a calibration file's own)."""
     entries: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def put(
@@ -62,14 +64,15 @@ class Numbers:
         inputs: tuple[str, ...],
         rows: pd.DataFrame | None = None,
         ref: dict[str, Any] | None = None,
+        prov: dict[str, Any] | None = None,
     ) -> None:
+        """Add a number; its provenance is read from ``rows`` or given as ``prov``."""
         if key in self.entries:
             raise ValueError(f"number {key!r} written twice by {self.producer}")
-        prov = (
-            provenance(rows)
-            if rows is not None
-            else {"config_hash": [], "seeds": [], "git_commit": None}
-        )
+        if prov is None and rows is not None:
+            prov = provenance(rows)
+        if prov is None:
+            prov = self.prov or {"config_hash": [], "seeds": [], "git_commit": None}
         self.entries[key] = {
             **num(value, unit, ref),
             "producer": self.producer,

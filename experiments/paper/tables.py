@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from experiments.paper.inputs import PROVENANCE_FROM, Inputs, provenance
-from experiments.paper.numbers import ARM_NAMES
+from experiments.paper.numbers import ARM_NAMES, calibration_provenance
 from experiments.paper.sheet import cell_ref, json_ref, num
 from experiments.studies.plots import FAMILY_LABELS
 from experiments.studies.style import MARKET_LABELS, strategy_label
@@ -53,7 +53,7 @@ def _table(
     align: str,
     rows: list[list[Cell]],
     inputs: list[str],
-    prov: pd.DataFrame | None = None,
+    prov: pd.DataFrame | dict[str, Any] | None = None,
 ) -> Table:
     if any(len(r) != len(columns) for r in rows):
         raise ValueError(f"table {name}: a row does not have {len(columns)} cells")
@@ -64,7 +64,7 @@ def _table(
         "columns": columns,
         "align": list(align),
         "rows": rows,
-        "provenance": provenance(prov) if prov is not None else None,
+        "provenance": provenance(prov) if isinstance(prov, pd.DataFrame) else prov,
     }
 
 
@@ -84,7 +84,8 @@ def presets(inputs: Inputs) -> Table:
     from sim import presets as pr
 
     rows = []
-    for p in pr.options("market"):
+    names = pr.options("market")
+    for p in sorted(names, key=lambda p: (p != "default", p)):
         m = pr.market(p)
         e = pr.economics(p if p in pr.options("economics") else "default")
 
@@ -194,6 +195,7 @@ def calibration_rates(inputs: Inputs) -> Table:
         "llrrrrc",
         rows,
         ["calibration:calibration.json"],
+        calibration_provenance(d),
     )
 
 
@@ -224,6 +226,7 @@ def calibration_params(inputs: Inputs) -> Table:
         "lrr",
         rows,
         ["calibration:calibration.json"],
+        calibration_provenance(d),
     )
 
 
@@ -263,6 +266,7 @@ def heldout(inputs: Inputs) -> Table:
         "lllrrrc",
         rows,
         ["calibration:calibration.json"],
+        calibration_provenance(d),
     )
 
 
