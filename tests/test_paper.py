@@ -372,3 +372,19 @@ def test_held_out_moments_are_reported_when_the_calibration_has_them(
     assert "historyT3,men'se-mail,conversion" in text
     table = json.loads((rebuilt / "generated" / "tables" / "heldout.json").read_text())
     assert len(table["rows"]) == 20
+
+
+def test_figures_of_many_markets_are_drawn_in_rows(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from experiments.paper.figures import PER_ROW, _stacked
+
+    def draw(table: pd.DataFrame, path: Path) -> None:  # one 10 x 10 block per market
+        Image.new("RGB", (10 * table["preset"].nunique(), 10), "black").save(path)
+
+    table = pd.DataFrame({"preset": [f"p{i}" for i in range(PER_ROW + 1)]})
+    _stacked(draw, table, tmp_path / "f.png")
+    with Image.open(tmp_path / "f.png") as im:
+        assert im.size == (10 * PER_ROW, 20)
+        assert im.getpixel((10 * PER_ROW - 1, 15)) == (255, 255, 255)  # padded row
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.png"]

@@ -3,7 +3,8 @@
 The study figures are drawn by the studies' own plot functions
 (:mod:`experiments.studies.plots`, the same that ``experiments.reproduce`` uses for
 ``results/figures/``) from the committed tables, so the paper's copy is the committed
-figure of whatever results folder it is built from.  Two figures are the paper's own,
+figure of whatever results folder it is built from (figures drawn market by market are
+drawn in rows of :data:`PER_ROW` markets, to fit a page).  Two figures are the paper's own,
 in the studies' style: the Hillstrom calibration (data against simulation, six rates) and
 the estimand study (what the holdout measures against the truths).
 """
@@ -18,6 +19,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
+from PIL import Image
 
 from experiments.paper.inputs import Inputs
 from experiments.paper.numbers import ARM_NAMES
@@ -33,8 +36,36 @@ def _save(fig: plt.Figure, path: Path) -> None:
     plt.close(fig)
 
 
+#: Markets per row of a figure drawn market by market (a page is narrower than a screen).
+PER_ROW = 3
+
+
+def _stacked(draw: Callable[[pd.DataFrame, Path], None], table: pd.DataFrame, path: Path) -> None:
+    """Draw ``table`` with ``draw`` in rows of :data:`PER_ROW` markets, stacked as one PNG
+    (pixels copied, not resampled)."""
+    presets = list(dict.fromkeys(table["preset"]))
+    chunks = [presets[i : i + PER_ROW] for i in range(0, len(presets), PER_ROW)]
+    if len(chunks) == 1:
+        draw(table, path)
+        return
+    parts = []
+    for i, chunk in enumerate(chunks):
+        part = path.with_name(f".{path.stem}.{i}.png")
+        draw(table[table["preset"].isin(chunk)], part)
+        with Image.open(part) as im:
+            parts.append(im.convert("RGB"))
+        part.unlink()
+    width = max(p.width for p in parts)
+    out = Image.new("RGB", (width, sum(p.height for p in parts)), "white")
+    y = 0
+    for p in parts:
+        out.paste(p, (0, y))
+        y += p.height
+    out.save(path, format="PNG")
+
+
 def tuned_comparison(inputs: Inputs, path: Path) -> None:
-    plots.tuned_figure(inputs.table("tuned_comparison.csv"), path)
+    _stacked(plots.tuned_figure, inputs.table("tuned_comparison.csv"), path)
 
 
 def phase(inputs: Inputs, path: Path) -> None:
@@ -42,7 +73,7 @@ def phase(inputs: Inputs, path: Path) -> None:
 
 
 def granularity(inputs: Inputs, path: Path) -> None:
-    plots.granularity_figure(inputs.table("granularity.csv"), path)
+    _stacked(plots.granularity_figure, inputs.table("granularity.csv"), path)
 
 
 def morris(inputs: Inputs, path: Path) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from experiments.paper.inputs import PROVENANCE_FROM, Inputs, provenance
+from experiments.paper.inputs import PROVENANCE_FROM, TABLES, Inputs, provenance
 from experiments.paper.numbers import ARM_NAMES, calibration_provenance
 from experiments.paper.sheet import cell_ref, json_ref, num
 from experiments.studies.plots import FAMILY_LABELS
@@ -595,6 +595,40 @@ def claims(inputs: Inputs) -> Table:
     )
 
 
+#: The module of ``experiments/studies`` that computes each study's tables.
+STUDY_MODULES = {
+    "estimand": "validation.py",
+    "step_size": "validation.py",
+    "tuning": "tuning.py",
+    "tuned": "tuned.py",
+    "phase": "variants.py",
+    "attribution": "variants.py",
+    "sensitivity": "sensitivity.py",
+    "granularity": "segments.py",
+    "claims": "claims.py",
+}
+
+
+def reproduce(inputs: Inputs) -> Table:
+    """Each result table: the study that writes it, its module and the command."""
+    rows = [
+        [
+            text(name),
+            text(study),
+            text(f"experiments/studies/{STUDY_MODULES[study]}"),
+            text(f"python -m experiments.reproduce profile=full studies={study}"),
+        ]
+        for name, (study, _) in TABLES.items()
+    ]
+    return _table(
+        "reproduce",
+        ["Table in results/", "study", "computed by", "command"],
+        "llll",
+        rows,
+        [],
+    )
+
+
 TABLE_PRODUCERS: dict[str, Producer] = {
     "presets": presets,
     "calibration_rates": calibration_rates,
@@ -609,5 +643,6 @@ TABLE_PRODUCERS: dict[str, Producer] = {
     "attribution": attribution,
     "granularity": granularity,
     "claims": claims,
+    "reproduce": reproduce,
 }
 """Every table, by the name the manifest gives it."""
