@@ -186,7 +186,9 @@ def test_a_changed_result_table_changes_its_numbers_and_only_what_reads_it(
 ) -> None:
     results, out, _ = built
     copy = tmp_path / "results"
-    shutil.copytree(results, copy, ignore=shutil.ignore_patterns("figures", ".hydra"))
+    copy.mkdir()
+    for name in load_manifest().tables():
+        shutil.copyfile(results / name, copy / name)
     calibration = default_calibration(results, ROOT)
     v = pd.read_csv(copy / "verdicts.csv")
     i = v.index[v["comparison"] == "best one-to-one vs best alternative"][0]
