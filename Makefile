@@ -3,14 +3,18 @@
 #   make test      -- set up .venv and run the test suite (slow tests excluded)
 #   make workshop  -- set up .venv and start the classroom page on http://localhost:8501
 #                     (HOST=0.0.0.0 serves a room; PORT=... another port)
+#   make paper     -- set up .venv and build paper/paper.pdf from the committed results
+#                     (RESULTS=results/tiny builds it from the tiny tables; CALIBRATION=...)
 PY ?= python3
 HOST ?= 127.0.0.1
 PORT ?= 8501
+RESULTS ?= results
+CALIBRATION ?=
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup browser demo test test-slow lint bench workshop clean
+.PHONY: setup browser demo test test-slow lint bench workshop paper clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -51,6 +55,11 @@ bench: $(STAMP)
 
 workshop: $(STAMP)
 	$(BIN)/python -m experiments.workshop --host $(HOST) --port $(PORT)
+
+# Remakes only the numbers, tables and figures whose inputs or producers changed
+# (paper/manifest.yaml, stamps in paper/generated/stamp.json); never writes into results/.
+paper: $(STAMP)
+	$(BIN)/python -m experiments.paper --results $(RESULTS) $(if $(CALIBRATION),--calibration $(CALIBRATION))
 
 clean:
 	rm -rf $(VENV) outputs multirun .pytest_cache .mypy_cache .ruff_cache
