@@ -248,9 +248,18 @@ def test_another_config_into_a_finished_run_folder_is_refused(tmp_path: Path) ->
 # --------------------------------------------------------------------------- defect 6
 
 
-def test_readme_first_example_says_why_nobody_was_contacted(tmp_path: Path) -> None:
+def test_a_campaign_that_contacts_nobody_says_why(tmp_path: Path) -> None:
+    """(The README's first example contacted nobody without a word; it now contacts
+    consumers, so the case is made explicit: creatives dearer than any plan's value.)"""
     out = tmp_path / "run"
-    done = run("run", "market=fmcg_tribal", "strategy=one_to_one", "seed=3", f"hydra.run.dir={out}")
+    done = run(
+        "run",
+        "market=fmcg_tribal",
+        "strategy=one_to_one",
+        "seed=3",
+        "economics.content_cost_per_variant=1000000",
+        f"hydra.run.dir={out}",
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     metrics = strict_json(out / "metrics.json")
     assert metrics["contacts"] == 0

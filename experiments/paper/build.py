@@ -400,7 +400,7 @@ def build(results: Path, out: Path = SOURCE, calibration: Path | None = None) ->
 
 
 def pages(pdf: Path) -> str:
-    """"N pages" (pypdf, a test dependency, reads the PDF; without it, nothing)."""
+    """ "N pages" (pypdf, a test dependency, reads the PDF; without it, nothing)."""
     try:
         from pypdf import PdfReader
     except ImportError:

@@ -159,6 +159,10 @@ class JobRunner:
         self.progress(f"{study}: {len(jobs)} jobs, {done} already stored, {len(todo)} to run")
         if todo:
             os.environ.setdefault("OMP_NUM_THREADS", "1")
+            if self.backend == "ray":  # joblib's Ray backend must be registered first
+                from ray.util.joblib import register_ray
+
+                register_ray()
             tasks = (delayed(_run_and_store)(j, run_one, self.path(study, j.key)) for j in todo)
             with Parallel(n_jobs=self.n_jobs, backend=self.backend, return_as="generator") as par:
                 for i, label in enumerate(par(tasks), 1):

@@ -29,10 +29,10 @@ FAMILY_LABELS = {
     "tribes": "Tribes",
     "triggered": "Event-triggered",
     "contextual": "Contextual",
-    "one_to_one_learned": "One-to-one (CausalML, paid pilot)",
-    "one_to_one_propensity": "One-to-one (propensity)",
-    "one_to_one_oracle": "One-to-one (oracle: perfect information)",
     "hybrid": "Hybrid (mass + learned 1:1)",
+    "one_to_one_propensity": "One-to-one (propensity)",
+    "one_to_one_learned": "One-to-one (CausalML, paid pilot)",
+    "one_to_one_oracle": "One-to-one (oracle: perfect information)",
     NO_CLEAR_WINNER: "No clear winner",
 }
 FAMILY_COLORS = {
@@ -80,7 +80,9 @@ def tuned_figure(summary: pd.DataFrame, path: Path) -> None:
             s = summary[summary["preset"] == preset]
             m = s[s["objective"] == "measured"].set_index("family")
             t = s[s["objective"] == "truth"].set_index("family")
-            fams = list(m.index)
+            fams = sorted(
+                m.index, key=lambda f: list(FAMILY_LABELS).index(f) if f in FAMILY_LABELS else 99
+            )
             y = np.arange(len(fams))
             ax.barh(
                 y,
@@ -105,7 +107,11 @@ def tuned_figure(summary: pd.DataFrame, path: Path) -> None:
                 f"{market_label(preset)}\n{n:,} consumers, {int(s['n_seeds'].iloc[0])} seeds"
             )
             ax.set_xlabel("true total incremental profit (currency), 95 % interval")
-        axes[0][0].legend(loc="lower right")
+        fig.legend(
+            *axes[0][0].get_legend_handles_labels(),
+            loc="outside lower center",
+            ncols=2,
+        )
         _save(fig, path)
 
 

@@ -181,8 +181,19 @@ def trait_variants(preset: str) -> list[Variant]:
     add("data cost", "high", econ={"data_cost_per_month": _scaled(e.data_cost_per_month, 4.0)})
     add("content cost", "low", econ={"content_cost_per_variant": e.content_cost_per_variant * 0.25})
     add("content cost", "high", econ={"content_cost_per_variant": e.content_cost_per_variant * 4})
-    add("catalogue size", "small", {"categories": [f"c{i}" for i in range(3)]})
-    add("catalogue size", "large", {"categories": [f"c{i}" for i in range(24)]})
+    # A new catalogue needs its replenishment times: one value for every category, the
+    # preset's mean (the dip's recovery, sim.dip).
+    refill = [float(np.mean(m.purchase.replenishment_days))]
+    add(
+        "catalogue size",
+        "small",
+        {"categories": [f"c{i}" for i in range(3)], "purchase.replenishment_days": refill},
+    )
+    add(
+        "catalogue size",
+        "large",
+        {"categories": [f"c{i}" for i in range(24)], "purchase.replenishment_days": refill},
+    )
     add(
         "channel mix", "few addresses", {f"channels.{ch}.reach": r * 0.5 for ch, r in reach.items()}
     )
