@@ -1,14 +1,17 @@
 """Calibration of the simulated e-mail channel against Hillstrom (sim/calibration.py).
 
 The main check: with the fitted values stored in ``conf/market/hillstrom_like.yaml`` (and
-``FITTED_ENGAGEMENT``), a simulation at a seed used neither in the search nor in the
-fit's verification reproduces all six Hillstrom rates (visit and conversion for no
-e-mail, women's and men's e-mail).  Tolerance: the simulated rate has its own sampling
-error, which adds to Hillstrom's, so a rate passes when
+``FITTED_ENGAGEMENT``), simulations at seeds used neither in the search nor in the fit's
+verification (300-307, 500,000 consumers each: a pooled customer file of about 350,000,
+5.5 times Hillstrom's; about 20 s) reproduce all six Hillstrom rates (visit and conversion
+for no e-mail, women's and men's e-mail).  Tolerance: the simulated rate has its own
+sampling error, which adds to Hillstrom's, so a rate passes when
 ``|sim - hillstrom| <= 1.96·sqrt(se_h² + se_sim²)`` (the combined 95 % interval).  The
-run uses 192,000 consumers (three times Hillstrom's size, about a second), so the
-simulated error is small next to Hillstrom's and the interval is at most 1.16 times
-Hillstrom's own.  The full refit is marked slow.
+check pools eight population draws because one draw is a noisy check: over 16 seeds of
+1,000,000 consumers the men's conversion moved with a standard deviation of 0.079 points,
+1.25 times its binomial error, and at seed 12345 it was 1.04 % (z = -2.8 against the
+combined interval) while its mean over the 16 was 1.18 % (Hillstrom 1.25 %).  The full
+refit (about eleven minutes) is marked slow.
 """
 
 from __future__ import annotations
@@ -23,11 +26,13 @@ import pytest
 
 from experiments._common import market_config
 from sim import calibration as cal
+from sim import heldout as ho
 from sim.config import MarketConfig
 from sim.datasets import load_hillstrom
 
-HELD_OUT_SEED = 12345
-HELD_OUT_N = 192_000
+#: Unseen seeds of the check (neither search seeds nor the verification or held-out seed).
+UNSEEN_SEEDS = tuple(range(300, 308))
+UNSEEN_N = 500_000
 
 
 @pytest.fixture(scope="module")
@@ -84,11 +89,12 @@ def test_preset_composes_with_the_fitted_values(preset: MarketConfig) -> None:
     assert p != cal.DEFAULT_START
 
 
-def test_stored_calibration_reproduces_hillstrom_at_a_held_out_seed(
+def test_stored_calibration_reproduces_hillstrom_at_unseen_seeds(
     preset: MarketConfig, targets: pd.DataFrame
 ) -> None:
-    assert HELD_OUT_SEED not in cal.SEARCH_SEEDS and HELD_OUT_SEED != cal.VERIFY_SEED
-    sim = cal.simulate_arms(preset, cal.params_from_preset(preset), HELD_OUT_SEED, HELD_OUT_N)
+    assert not set(UNSEEN_SEEDS) & set(cal.SEARCH_SEEDS)
+    assert cal.VERIFY_SEED not in UNSEEN_SEEDS and ho.HELDOUT_SEED not in UNSEEN_SEEDS
+    sim = cal.simulate_pooled(preset, cal.params_from_preset(preset), UNSEEN_SEEDS, UNSEEN_N)
     table = cal.compare(sim, targets)
     shown = table[["arm", "metric", "target", "sim_rate", "z", "within_combined"]].to_string()
     assert table["within_combined"].all(), shown
@@ -100,16 +106,16 @@ def test_stored_calibration_reproduces_hillstrom_at_a_held_out_seed(
 
 def test_simulate_arms_is_reproducible_with_balanced_arms(preset: MarketConfig) -> None:
     p = cal.params_from_preset(preset)
-    a = cal.simulate_arms(preset, p, 5, 6_000)
-    b = cal.simulate_arms(preset, p, 5, 6_000)
+    a = cal.simulate_arms(preset, p, 5, 40_000)
+    b = cal.simulate_arms(preset, p, 5, 40_000)
     pd.testing.assert_frame_equal(a, b)
     sizes = a.drop_duplicates("arm").set_index("arm")["n"]
-    assert sizes.to_dict() == {"control": 2_000, "womens": 2_000, "mens": 2_000}
+    assert max(sizes) - min(sizes) <= 1  # exact thirds of the customer file
     assert (a["successes"] <= a["n"]).all()
     visit = a[a.metric == "visit"].set_index("arm")["successes"]
     conv = a[a.metric == "conversion"].set_index("arm")["successes"]
     assert (conv <= visit).all()  # a purchase counts as a visit
-    c = cal.simulate_arms(preset, p, 6, 6_000)
+    c = cal.simulate_arms(preset, p, 6, 40_000)
     assert not a["successes"].equals(c["successes"])
 
 
@@ -155,14 +161,22 @@ def test_fit_rejects_a_verify_seed_among_the_search_seeds() -> None:
 def test_cli_check_writes_both_files_atomically(tmp_path: Path) -> None:
     from experiments.calibrate import main
 
-    assert main(["--no-fit", "--verify-n", "30000", "--out", str(tmp_path)]) == 0
+    args = ["--no-fit", "--verify-n", "30000", "--heldout-n", "60000", "--out", str(tmp_path)]
+    assert main(args) == 0
     data = json.loads((tmp_path / "calibration.json").read_text())
     assert data["mode"] == "check" and data["preset"] == "hillstrom_like"
     assert len(data["verify_table"]) == 6 and len(data["targets"]) == 6
+    assert data["heldout"]["seed"] == 2024 and len(data["heldout"]["moments"]) == 20
     csv = pd.read_csv(tmp_path / "calibration.csv")
-    assert list(csv["run"].unique()) == ["verify"] and len(csv) == 6
+    assert list(csv["run"].unique()) == ["verify", "heldout"] and len(csv) == 12
     assert np.isfinite(csv["sim_rate"]).all()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["calibration.csv", "calibration.json"]
+    moments = pd.read_csv(tmp_path / "calibration.heldout.csv")
+    assert len(moments) == 20 and set(moments["group"]) == {g for g, _, _ in ho.GROUPS}
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "calibration.csv",
+        "calibration.heldout.csv",
+        "calibration.json",
+    ]
 
 
 def test_cli_rejects_verify_seed_among_search_seeds(capsys: pytest.CaptureFixture[str]) -> None:
@@ -172,14 +186,45 @@ def test_cli_rejects_verify_seed_among_search_seeds(capsys: pytest.CaptureFixtur
         main(["--seeds", "0,1", "--verify-seed", "1"])
     assert exc.value.code == 2
     assert "verify-seed" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["--verify-seed", "100", "--heldout-seed", "100"])
+    assert exc.value.code == 2
+    assert "heldout-seed" in capsys.readouterr().err
+
+
+def test_levenberg_marquardt_finds_a_known_minimum() -> None:
+    """On residuals with a known least-squares solution (a linear model plus a quadratic
+    term; minimum at (1, -2), objective 0) the fit lands within 1e-4 in a few iterations."""
+    target = np.array([1.0, -2.0])
+    calls: list[np.ndarray] = []
+
+    def z_at(v: np.ndarray) -> np.ndarray:
+        calls.append(v)
+        d = v - target
+        return np.array([3 * d[0], d[0] + 2 * d[1], d[1] ** 2 + d[0] ** 2, 0.5 * d[1]])
+
+    x, converged, message, jac = cal._levenberg_marquardt(z_at, np.zeros(2), 1e-6, 30, 1e-8, 0.0)
+    assert converged, message
+    np.testing.assert_allclose(x, target, atol=1e-4)
+    assert len(calls) < 100
+    # Broyden updates from a rough Jacobian (the fresh one at the origin, off by 20 %)
+    # reach the same minimum, one evaluation per step.
+    calls.clear()
+    x2, converged, message, _ = cal._levenberg_marquardt(
+        z_at, np.zeros(2), 1e-6, 50, 1e-8, 0.0, 1.2 * jac
+    )
+    np.testing.assert_allclose(x2, target, atol=1e-3)
+    assert len(calls) < 60
 
 
 @pytest.mark.slow
 def test_full_refit_reproduces_hillstrom_and_the_stored_values(
     preset: MarketConfig, targets: pd.DataFrame
 ) -> None:
-    """The whole search (about 100-200 s): every rate inside Hillstrom's 95 % interval at the
-    search seeds and at the verification seed, and the result close to the stored fit."""
+    """The whole search (about four minutes): every rate inside Hillstrom's 95 % interval at
+    the search seeds and at the verification seed, and the result within 2 % of the stored fit
+    (the search is deterministic, fixed seeds and common random numbers; the stored values
+    are rounded)."""
     result = cal.fit(preset, targets=targets)
     assert result.all_within_ci, result.table.to_string()
     assert result.verified, result.verify_table.to_string()
