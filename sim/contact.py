@@ -11,7 +11,8 @@ steps, each vectorised over the batch:
    state;
 3. **state changes**, in this order: the persuasion window (:func:`open_boost_window`),
    backlash (:func:`apply_backlash`: penalty window, attitude hit, opt-out), the offer
-   (:func:`make_offer`), the awareness gain (:func:`raise_awareness`), fatigue and
+   (:func:`make_offer`), the awareness gain (:func:`raise_awareness`: γ of the gap in
+   the contact's category, γ/C in each category for a generic message), fatigue and
    annoyance (:func:`add_fatigue`) and the marketer's counters (:func:`count_contacts`).
 
 The equations are those of :mod:`sim.response`.  The order is part of the numbers:
@@ -30,7 +31,13 @@ from sim.config import CHANNELS, MarketConfig
 from sim.ledger import ContactStatus
 from sim.observe import Observations
 from sim.population import Population
-from sim.response import ChannelArrays, backlash_probability, intrusiveness, persuasion
+from sim.response import (
+    ChannelArrays,
+    backlash_probability,
+    generic_awareness_gain,
+    intrusiveness,
+    persuasion,
+)
 from sim.state import MarketState
 from sim.streams import Purpose, Streams
 
@@ -328,8 +335,10 @@ def make_offer(st: MarketState, sent: Batch, now: float, end: float) -> None:
 
 
 def raise_awareness(st: MarketState, channels: ChannelArrays, sent: Batch) -> None:
-    """Close the share ``awareness_gain`` of the channel of the awareness gap: in the
-    contact's category, or in every category for a generic message."""
+    """Close the share γ (the channel's ``awareness_gain``) of the awareness gap in the
+    contact's category; a generic message closes γ/C of it in each of the C categories
+    (:func:`sim.response.generic_awareness_gain`: in expectation, a message about a
+    category drawn uniformly)."""
     gain = channels.awareness_gain[sent.channel]
     who, category = sent.consumer, sent.category
     if category.ndim:
@@ -344,7 +353,8 @@ def raise_awareness(st: MarketState, channels: ChannelArrays, sent: Batch) -> No
         rows, cols, g = specific
         st.awareness[rows, cols] += g * (1.0 - st.awareness[rows, cols])
     if generic is not None and generic[0].size:
-        st.close_awareness_gap(*generic)
+        rows, g = generic
+        st.close_awareness_gap(rows, generic_awareness_gain(g, st.awareness.shape[1]))
 
 
 def add_fatigue(

@@ -34,6 +34,16 @@ consumer out of the channel, and is spread as distrust in the tribe
 The expected uplift of a contact on conversion within the window is available in closed
 form (:func:`expected_uplift`) for constant hazards; the realised, exact effect comes from
 the twin-world replay (:mod:`sim.truth`).
+
+A contact also closes part of the awareness gap, lastingly: a message about category c
+``aw_ic += γ_k (1 - aw_ic)`` (γ_k: the channel's ``awareness_gain``), a generic message
+``aw_ic += (γ_k / C)(1 - aw_ic)`` in every category (:func:`generic_awareness_gain`).  A
+generic message is thus, in expectation, a message about a category drawn uniformly from
+the C categories, in its awareness gain as in its persuasion (relevance 1 is the mean of
+``C·s_ic`` over c, and its awareness term ``D_i`` the mean of ``C·s_ic·W_ic``).  Closing the
+whole gap in every category at once made one generic e-mail worth C category e-mails,
+which nothing measures: Hillstrom's experiment, which calibrates γ of e-mail, sent category
+e-mails only.
 """
 
 from __future__ import annotations
@@ -137,6 +147,17 @@ def consumer_demand(
     return d
 
 
+def generic_awareness_gain(gain: Any, n_categories: int) -> Any:
+    """``γ / C``: the share of the awareness gap a generic message closes in each category
+    (``gain``: the channel's γ, one value or one per contact, float32).
+
+    The expectation of a message about a category drawn uniformly: it closes γ of the gap
+    in that category and none elsewhere.  The same float32 operation serves the market
+    (:func:`sim.contact.raise_awareness`) and the closed form, so they agree exactly.
+    """
+    return gain / np.float32(n_categories)
+
+
 def satisfied_share(
     cfg: MarketConfig,
     pop: Population,
@@ -146,7 +167,7 @@ def satisfied_share(
 ) -> np.ndarray | float:
     """``Σ_c s_ic g_ic(now)``: the share of each consumer's demand not satisfied by a recent
     purchase (1 where the dips have recovered, or without a dip).  A generic message's
-    awareness gain raises the demand factor by ``gain·(Σ_c s_ic g_ic - D_i)``."""
+    awareness gain raises the demand factor by ``(γ/C)·(Σ_c s_ic g_ic - D_i)``."""
     if cfg.purchase.dip_depth <= 0.0:
         return 1.0
     out = np.ones(idx.shape[0], np.float32)
@@ -432,10 +453,10 @@ def expected_uplift(
     organic = OrganicHazard.of(cfg, pop, st, idx, now)
     h0 = organic.at(d0)
     p0 = 1.0 - np.exp(-h0 * w)
-    # The contact also raises awareness (of its category, or of all for a generic message)
-    # and with it the treated's organic hazard.  For category c the demand factor rises by
-    # (1-w0)·s_ic·g_ic·gain·(1-aw_ic); for a generic message by gain·(Σ_c s_ic g_ic - D0)
-    # (g: the dip; without one, gain·(1-D0)).
+    # The contact also raises awareness (of its category, or γ/C of every category's gap
+    # for a generic message) and with it the treated's organic hazard.  For category c the
+    # demand factor rises by (1-w0)·s_ic·g_ic·γ·(1-aw_ic); for a generic message by
+    # (γ/C)·(Σ_c s_ic g_ic - D0) (g: the dip; without one, (γ/C)·(1-D0)).
     gain = chan.awareness_gain[channel]
     specific = category >= 0
     cat = np.where(specific, category, 0)
@@ -448,7 +469,8 @@ def expected_uplift(
     d1 = d0 + np.where(
         specific,
         (1 - floor) * share_c * gain * (1 - aw_c),
-        gain * (satisfied_share(cfg, pop, st, idx, now) - d0),
+        generic_awareness_gain(gain, pop.n_categories)
+        * (satisfied_share(cfg, pop, st, idx, now) - d0),
     )
     h1 = organic.at(d1.astype(np.float32))
     pen = cfg.creepiness.purchase_penalty
@@ -597,7 +619,8 @@ class OfferUplift:
         else:
             relevance = np.full(n, np.float32(1.0))
             awareness = self.demand
-            demand = self.demand + ch.awareness_gain * (self.satisfied - self.demand)
+            gain = generic_awareness_gain(ch.awareness_gain, self.pop.n_categories)
+            demand = self.demand + gain * (self.satisfied - self.demand)
         a = persuasion_before_offer(
             ch.lift,
             relevance,

@@ -580,8 +580,8 @@ class NaiveMarket:
 
         if category >= 0:
             c.awareness[category] += ch.awareness_gain * (1.0 - c.awareness[category])
-        else:
-            g = ch.awareness_gain
+        else:  # a generic message: γ/C of the gap in each category
+            g = ch.awareness_gain / self.n_categories
             c.awareness = [a + g * (1.0 - a) for a in c.awareness]
 
         c.fatigue = fatigue + ch.intimacy  # intimate channels tire more
