@@ -105,7 +105,8 @@ class Organic:
     horizons: Horizons
     dips: LiveDips
     open_carts: np.ndarray  # consumers with an open cart (sorted), kept by the intervals
-    newcomers: np.ndarray  # consumers in the *new* stage (sorted; the set only shrinks)
+    newcomers: np.ndarray  # consumers in the *new* stage by first purchase (the set shrinks)
+    newcomer_since: np.ndarray  # their first purchase times (ascending)
     stage_rate: np.ndarray  # r_i·M_stage (float32), kept by set_stage
 
     @classmethod
@@ -120,6 +121,8 @@ class Organic:
         horizons: Horizons,
     ) -> Organic:
         """The organic model's view of a market whose state is at day 0."""
+        new = np.flatnonzero(st.lifecycle == Stage.NEW.value)
+        newcomers = new[np.argsort(st.first_purchase[new], kind="stable")]
         return cls(
             cfg,
             pop,
@@ -130,7 +133,8 @@ class Organic:
             horizons,
             LiveDips(cfg, pop.share, st.last_bought),
             np.flatnonzero(st.cart_open),
-            np.flatnonzero(st.lifecycle == Stage.NEW.value),
+            newcomers,
+            st.first_purchase[newcomers],
             pop.base_rate * np.take(cls.multipliers(cfg), st.lifecycle),
         )
 
@@ -494,14 +498,24 @@ class Interval:
         if idx.shape[0] * 4 > w.pop.n:  # a large batch: whole-population arrays, its rows
             self.h[idx] = self._rate(slice(None), self._demand())[idx]
         else:
-            demand = consumer_demand(w.cfg, w.pop, w.st, idx, self.t_mid)
+            awake = demand_factor(w.cfg, w.pop.share[idx], w.st.awareness[idx])
+            self.awake[idx] = awake
+            demand = consumer_demand(w.cfg, w.pop, w.st, idx, self.t_mid, awake)
             self.h[idx] = self._rate(idx, demand)
 
+    def awake_of(self, idx: np.ndarray) -> np.ndarray:
+        """The demand factor without the dips (:func:`sim.response.demand_factor`) of
+        consumers ``idx`` now, from the interval's record (kept up to date by
+        :meth:`refresh` after every contact): a contact need not recompute it."""
+        return self.awake[idx]
+
     def _demand(self) -> np.ndarray:
-        """Every consumer's demand factor, the dips taken at the interval's midpoint."""
+        """Every consumer's demand factor, the dips taken at the interval's midpoint (the
+        factor without the dips is kept as :attr:`awake`)."""
         w = self.world
         cfg, pop, st = w.cfg, w.pop, w.st
-        demand = demand_factor(cfg, pop.share, st.awareness)
+        self.awake = demand_factor(cfg, pop.share, st.awareness)
+        demand = self.awake.copy()
         floor = np.float32(cfg.response.awareness_floor)
         who, loss = w.dips.loss(st.awareness, floor, self.t_mid)
         if who.size:
@@ -561,10 +575,11 @@ class Interval:
             active = st.lifecycle == Stage.ACTIVE.value
             lapse = tick(self.clocks["lapse"], np.where(active, x_lapse, 0.0))[0]
         w.set_stage(lapse, Stage.LAPSED)
-        new = w.newcomers
-        grown = t1 - st.first_purchase[new] > cfg.lifecycle.new_days
-        w.set_stage(new[grown], Stage.ACTIVE)
-        w.newcomers = new[~grown]
+        # Newcomers are held by first purchase, so those grown out of the stage lead.
+        grown = int(np.count_nonzero(t1 - w.newcomer_since > cfg.lifecycle.new_days))
+        if grown:
+            w.set_stage(w.newcomers[:grown], Stage.ACTIVE)
+            w.newcomers, w.newcomer_since = w.newcomers[grown:], w.newcomer_since[grown:]
         return buyers, cats
 
     def _close_carts(self, buyers: np.ndarray, tau: np.ndarray) -> None:
@@ -575,9 +590,10 @@ class Interval:
             return
         m = self.world.cfg.behaviour.abandoner_memory_days
         t_buy = np.full(cp.who.shape[0], FAR)
-        rows, pos = locate(cp.who, np.sort(buyers)) if buyers.size else (np.empty(0, int),) * 2
-        if rows.size:
-            t_buy[pos] = tau[np.argsort(buyers)][rows]
+        if buyers.size:
+            order = np.argsort(buyers, kind="stable")  # buyers are unique
+            rows, pos = locate(cp.who, buyers[order])
+            t_buy[pos] = tau[order][rows]
         bought = t_buy < FAR
         # An abandonment stands unless a purchase fell between its `since` and its time.
         one = (cp.a1 < FAR) & (t_buy > cp.a1)

@@ -68,7 +68,7 @@ class CartPlan:
         new_cat: np.ndarray,
     ) -> CartPlan:
         who = np.concatenate([old, new]).astype(np.int64)
-        who.sort()
+        who.sort(kind="stable")  # two sorted runs: a merge (numpy's quicksort is far slower)
         if who.size:
             who = who[np.concatenate([[True], who[1:] != who[:-1]])]
         m = who.shape[0]

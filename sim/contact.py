@@ -226,9 +226,11 @@ def respond(
     draws: ResponseDraws,
     sent: Batch,
     now: float,
+    awake: np.ndarray | None = None,
 ) -> Response:
     """Fatigue, intrusiveness, the backlash draw and the persuasion of the delivered
-    contacts ``sent`` at ``now``.
+    contacts ``sent`` at ``now`` (``awake``: their demand factor without the dip, if
+    known; see :func:`sim.response.consumer_demand`).
 
     Only the step counter changes (:func:`count_in_step`); fatigue, attitude and awareness
     are read as they were before the batch.
@@ -254,6 +256,7 @@ def respond(
         depth,
         fatigue,
         now,
+        awake,
     )
     if any_backlash:
         a[backlash] = 0.0

@@ -240,10 +240,12 @@ class Market:
         delivered = status == ContactStatus.DELIVERED
         all_delivered = bool(delivered.all())
         sent = batch if all_delivered else batch.rows(delivered)
+        awake = None
         if self.interval is not None:  # purchases before now are the no-contact world's
             self.interval.settle(sent.consumer, now)
+            awake = self.interval.awake_of(sent.consumer)
 
-        response = respond(cfg, pop, st, self.channels, self._draws, sent, now)
+        response = respond(cfg, pop, st, self.channels, self._draws, sent, now, awake)
 
         end = now + cfg.response.window_days
         if open_boost_window(st, sent, response, now, end):

@@ -118,12 +118,16 @@ def consumer_demand(
     st: MarketState,
     idx: np.ndarray | slice,
     now: float | np.ndarray,
+    awake: np.ndarray | None = None,
 ) -> np.ndarray:
     """The demand factor D_i of consumers ``idx`` at ``now``, the dip included:
     ``D_i - Σ_c s_ic W_ic (1 - g_ic)`` over the categories whose dip has not recovered,
     looked for only among the consumers whose dips have not all recovered (``dip_until``
-    after ``now``)."""
-    if isinstance(idx, np.ndarray) and idx.shape[0] * 4 > pop.n:
+    after ``now``).  ``awake``: their :func:`demand_factor` without the dip when the
+    caller has it (a new array, used as the result's buffer)."""
+    if awake is not None:
+        d = awake
+    elif isinstance(idx, np.ndarray) and idx.shape[0] * 4 > pop.n:
         d = demand_factor(cfg, pop.share, st.awareness)[idx]  # contiguous, then the rows
     else:
         d = demand_factor(cfg, pop.share[idx], st.awareness[idx])
@@ -303,14 +307,16 @@ def persuasion(
     depth: np.ndarray,
     fatigue: np.ndarray,
     now: float | np.ndarray,
+    awake: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Persuasion hazard ``a_i`` a contact adds if it causes no backlash (see module doc)."""
+    """Persuasion hazard ``a_i`` a contact adds if it causes no backlash (see module doc).
+    ``awake``: the consumers' :func:`demand_factor` without the dip, if known (consumed)."""
     r = cfg.response
     c = pop.n_categories
     specific = category >= 0
     if not specific.any():  # generic messages only: relevance 1, demand-weighted awareness
         relevance = np.ones(idx.shape[0], np.float32)
-        aw_term = consumer_demand(cfg, pop, st, idx, now)
+        aw_term = consumer_demand(cfg, pop, st, idx, now, awake)
     else:
         cat = np.where(specific, category, 0)
         share = pop.share[idx, cat]
@@ -320,7 +326,7 @@ def persuasion(
             floor, st.awareness[idx, cat], category_dip(cfg, st, idx, cat, now)
         )
         if not specific.all():
-            aw_term = np.where(specific, aw_term, consumer_demand(cfg, pop, st, idx, now))
+            aw_term = np.where(specific, aw_term, consumer_demand(cfg, pop, st, idx, now, awake))
     lc_resp = np.asarray(cfg.lifecycle.response_multiplier, np.float32)
     a = persuasion_before_offer(
         chan.lift[channel],
