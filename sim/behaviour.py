@@ -377,7 +377,8 @@ class Interval:
         full = idx is None
         h = self.h if full else self.h[idx]
         scalar = np.ndim(a) == 0
-        H = h * f32(b - a) if scalar else h * (b - a).astype(f32)
+        # dtype=f32 rounds b - a to float32 inside the product (one temporary fewer)
+        H = h * f32(b - a) if scalar else np.multiply(h, b - a, dtype=f32)
         bh = cfg.behaviour
         m = bh.abandoner_memory_days
 
@@ -415,7 +416,10 @@ class Interval:
             be = st.boost_end if full else st.boost_end[idx]
             bs = st.boost_start if full else st.boost_start[idx]
             level = st.boost if full else st.boost[idx]
-            H += level * covered(bs, be, a, b).astype(f32)
+            x = np.minimum(be, b)  # covered(bs, be, a, b) in place: no temporaries of N
+            x -= np.maximum(bs, a)
+            np.maximum(x, 0.0, out=x)
+            H += np.multiply(level, x, dtype=f32)  # level * x.astype(f32)
         return H
 
     def _when(self, terms: Terms, a: np.ndarray, cum: np.ndarray, e: np.ndarray) -> np.ndarray:

@@ -132,10 +132,10 @@ def consumer_demand(
     else:
         d = demand_factor(cfg, pop.share[idx], st.awareness[idx])
     if cfg.purchase.dip_depth > 0.0:
-        for pos, rows, cat, g in _live_dips(cfg, st, idx, now):
+        for pos, cell, g in _live_dips(cfg, st, idx, now):
             floor = np.float32(cfg.response.awareness_floor)
-            loss = category_weight(floor, st.awareness[rows, cat], None)
-            loss *= pop.share[rows, cat]
+            loss = category_weight(floor, np.take(st.awareness, cell), None)
+            loss *= np.take(pop.share, cell)
             loss *= np.float32(1.0) - g
             np.subtract.at(d, pos, loss)
     return d
@@ -154,27 +154,30 @@ def satisfied_share(
     if cfg.purchase.dip_depth <= 0.0:
         return 1.0
     out = np.ones(idx.shape[0], np.float32)
-    for pos, rows, cat, g in _live_dips(cfg, st, idx, now):
-        np.subtract.at(out, pos, pop.share[rows, cat] * (np.float32(1.0) - g))
+    for pos, cell, g in _live_dips(cfg, st, idx, now):
+        np.subtract.at(out, pos, np.take(pop.share, cell) * (np.float32(1.0) - g))
     return out
 
 
 def _live_dips(
     cfg: MarketConfig, st: MarketState, idx: np.ndarray | slice, now: float | np.ndarray
-) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
-    """The (consumer, category) pairs of ``idx`` whose dip has not recovered at ``now``:
-    [(positions in idx, consumer ids, categories, g)], or [] if there is none."""
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The (consumer, category) cells of ``idx`` whose dip has not recovered at ``now``, in
+    row-major order: [(positions in idx, cells as flat indices of the (N, C) tables, g)],
+    or [] if there is none.  (Flat ``np.take`` gathers: far cheaper than pairs of index
+    arrays.)"""
     live = np.flatnonzero(st.dip_until[idx] > now)
     if not live.size:
         return []
     rows = np.arange(st.dip_until.shape[0])[idx][live] if isinstance(idx, slice) else idx[live]
     at: Any = np.float32(now) if np.ndim(now) == 0 else np.asarray(now, np.float32)[live][:, None]
-    last = st.last_bought[rows]
+    last = np.take(st.last_bought, rows, axis=0)
     flat = np.flatnonzero(last > at - replenishment(cfg))
-    r, c = np.divmod(flat, last.shape[1])
-    g = dip_at(cfg, last[r, c], c, at if np.ndim(at) == 0 else at[r, 0])
+    n_cat = last.shape[1]
+    r, c = np.divmod(flat, n_cat)
+    g = dip_at(cfg, np.take(last, flat), c, at if np.ndim(at) == 0 else at[r, 0])
     assert g is not None
-    return [(live[r], rows[r], c, g)]
+    return [(live[r], rows[r] * n_cat + c, g)]
 
 
 def category_dip(
