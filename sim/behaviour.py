@@ -80,6 +80,9 @@ from sim.response import RETURN_HORIZON, consumer_demand, demand_factor
 from sim.state import Horizons, MarketState
 from sim.streams import Purpose, Streams
 
+EVENT_CLOCKS = {"session": Purpose.BROWSE, "visit": Purpose.STORE_VISIT, "lapse": Purpose.LAPSE}
+"""The daily clocks of the events other than purchases, and their streams."""
+
 BAND_HOURS = 4.0
 """Width of the daily band around a consumer's active hour in which sessions and pings
 happen (uniformly)."""
@@ -171,23 +174,14 @@ class Interval:
         # An interval of a day or more has the day's draws to itself: no clock runs on.
         self.day = int(np.floor(t0 + 1e-9))
         self.whole = dt > 1.0 - 1e-9
-        clocks = {
-            "session": Purpose.BROWSE,
-            "visit": Purpose.STORE_VISIT,
-            "lapse": Purpose.LAPSE,
-        }
         if self.whole:
             self.e = exponential(s.uniform(Purpose.PURCHASE, n, self.day))
-            self.clocks = {
-                kind: s.uniform(purpose, n, self.day) for kind, purpose in clocks.items()
-            }
         else:
             if abs(t0 - round(t0)) < 1e-9:
                 st.purchase_clock[:] = exponential(s.uniform(Purpose.PURCHASE, n, self.day))
-                for kind, purpose in clocks.items():
+                for kind, purpose in EVENT_CLOCKS.items():
                     getattr(st, f"{kind}_clock")[:] = s.uniform(purpose, n, self.day)
             self.e = st.purchase_clock  # reached by the cumulative hazard since t0: a purchase
-            self.clocks = {kind: getattr(st, f"{kind}_clock") for kind in clocks}
         self.settled = t0  # everyone is settled up to here ...
         self.resolved: np.ndarray | None = None  # ... or up to these times (after a batch)
         self.cum: np.ndarray | None = None  # cumulative hazard since t0 (None: 0)
@@ -206,7 +200,7 @@ class Interval:
         if world.horizons.attitude:
             x_browse *= np.exp(f32(cfg.response.attitude_effect) * st.attitude)
         x_browse *= exposure
-        sessions, used = tick(self.clocks["session"], x_browse, not self.whole)
+        sessions, used = tick(self.clock("session"), x_browse, not self.whole)
         del x_browse
         _, s_time = band_time(pop.active_hour[sessions], t0, t1, used, BAND_HOURS)
         weights = np.take(pop.share, sessions, axis=0) * (
@@ -241,12 +235,23 @@ class Interval:
 
         # --- stores and pings
         x_visit = f32(b.store_visit_rate * dt) * demand
-        self.visits = tick(self.clocks["visit"], x_visit, not self.whole)[0]
+        self.visits = tick(self.clock("visit"), x_visit, not self.whole)[0]
         del x_visit
         self._pings: tuple[np.ndarray, np.ndarray] | None = None
         self.added = add
         world.obs.publish(self.feeds)
         world.obs.record_pings(partial(draw_pings, world, self.day, t0, t1))
+
+    def clock(self, kind: str) -> np.ndarray:
+        """The day's clock of an event ``kind`` (see :data:`EVENT_CLOCKS`): what is left of each
+        consumer's draw of the day (sub-day intervals: kept in the state), or the day's
+        draws themselves (an interval of a day or more, which uses each once: drawn when
+        used and not kept, since they depend only on the day)."""
+        w = self.world
+        if self.whole:
+            return w.streams.uniform(EVENT_CLOCKS[kind], w.pop.n, self.day)
+        clock: np.ndarray = getattr(w.st, f"{kind}_clock")
+        return clock
 
     def pings(self) -> tuple[np.ndarray, np.ndarray]:
         """The interval's location pings (:func:`draw_pings`), drawn when first asked for."""
@@ -573,17 +578,21 @@ class Interval:
         obs.store_visits[self.visits] += 1
         x_lapse = np.float32(cfg.lifecycle.lapse_rate * (t1 - t0))  # while active
         if self.whole:  # the day's draw to itself: the active ones whose draw is below
-            lapse = np.flatnonzero(self.clocks["lapse"] < x_lapse)
+            lapse = np.flatnonzero(self.clock("lapse") < x_lapse)
             lapse = lapse[st.lifecycle[lapse] == Stage.ACTIVE.value]
         else:
             active = st.lifecycle == Stage.ACTIVE.value
-            lapse = tick(self.clocks["lapse"], np.where(active, x_lapse, 0.0))[0]
+            lapse = tick(self.clock("lapse"), np.where(active, x_lapse, 0.0))[0]
         w.set_stage(lapse, Stage.LAPSED)
         # Newcomers are held by first purchase, so those grown out of the stage lead.
         grown = int(np.count_nonzero(t1 - w.newcomer_since > cfg.lifecycle.new_days))
         if grown:
             w.set_stage(w.newcomers[:grown], Stage.ACTIVE)
             w.newcomers, w.newcomer_since = w.newcomers[grown:], w.newcomer_since[grown:]
+        # Closed, the interval keeps only what its event feeds read: the market's event
+        # source still holds it while the next interval opens, so its population-sized
+        # arrays go now (they would double the peak memory of that moment).
+        del self.h, self.h_open, self.awake, self.e, self.cum, self.resolved
         return buyers, cats
 
     def _close_carts(self, buyers: np.ndarray, tau: np.ndarray) -> None:
