@@ -435,12 +435,13 @@ class Interval:
         t1 = self.t1
         cut = terms.breakpoints()
         inside = ((cut > a[:, None]) & (cut < t1)).any(axis=1)
+        if inside.all():
+            return terms.invert(a, cum, e, t1)
         tau = np.empty(a.shape[0])
         one = np.flatnonzero(~inside)
-        if one.size:
-            part = terms.take(one)
-            c, k = part.piece(a[one], np.full(one.size, t1))
-            tau[one] = a[one] + solve(c, k, part.memory, e[one] - cum[one], t1 - a[one])
+        part = terms if one.size == a.shape[0] else terms.take(one)
+        c, k = part.piece(a[one], np.full(one.size, t1))
+        tau[one] = a[one] + solve(c, k, part.memory, e[one] - cum[one], t1 - a[one])
         rest = np.flatnonzero(inside)
         if rest.size:
             tau[rest] = terms.take(rest).invert(a[rest], cum[rest], e[rest], t1)
@@ -668,6 +669,10 @@ def tick(clock: np.ndarray, exposure: Any, running: bool = True) -> tuple[np.nda
     return hit, used
 
 
+_TOP: dict[np.dtype[Any], int] = {}
+"""The largest count of each counter dtype (``np.iinfo`` is slow to build)."""
+
+
 def exponential(u: np.ndarray) -> np.ndarray:
     """``-log(1 - u)`` in place (uniforms to Exp(1) thresholds, float32)."""
     np.negative(u, out=u)
@@ -678,6 +683,6 @@ def exponential(u: np.ndarray) -> np.ndarray:
 
 def _bump(counts: np.ndarray, who: np.ndarray, cat: np.ndarray) -> None:
     """Increment (N, C) counters at unique rows ``who`` without overflowing the dtype."""
-    top = np.iinfo(counts.dtype).max
+    top = _TOP.get(counts.dtype) or _TOP.setdefault(counts.dtype, np.iinfo(counts.dtype).max)
     cur = counts[who, cat]
     counts[who, cat] = np.where(cur < top, cur + 1, cur)

@@ -422,8 +422,10 @@ def expected_uplift(
     depth: np.ndarray,
     kinds: np.ndarray,
     now: float | np.ndarray,
+    awake: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
-    """Closed-form expected effect of a contact on conversion within the window.
+    """Closed-form expected effect of a contact on conversion within the window
+    (``awake``: the consumers' :func:`demand_factor` without the dip, if known).
 
     With constant hazards over the window W, P(buy | no contact) = 1 - e^{-h0 W};
     P(buy | contact) = (1-b)(1 - e^{-(h1+a)W}) + b(1 - e^{-h1(1-π)W}) with backlash
@@ -434,10 +436,23 @@ def expected_uplift(
     """
     w = cfg.response.window_days
     fat = st.fatigue_at(idx, now, cfg.response.fatigue_half_life_days)
-    a = persuasion(cfg, pop, st, chan, idx, channel, category, discount, depth, fat, now)
+    a = persuasion(
+        cfg,
+        pop,
+        st,
+        chan,
+        idx,
+        channel,
+        category,
+        discount,
+        depth,
+        fat,
+        now,
+        None if awake is None else awake.copy(),
+    )
     intr = intrusiveness(cfg, chan, channel, depth, kinds, fat)
     b = backlash_probability(cfg, intr, pop.creepiness_threshold[idx])
-    d0 = consumer_demand(cfg, pop, st, idx, now)
+    d0 = consumer_demand(cfg, pop, st, idx, now, awake)
     organic = OrganicHazard.of(cfg, pop, st, idx, now)
     h0 = organic.at(d0)
     p0 = 1.0 - np.exp(-h0 * w)
@@ -515,6 +530,7 @@ class OfferUplift:
         now: float | np.ndarray,
         depth: float,
         kinds: int,
+        awake: np.ndarray | None = None,
     ) -> None:
         r = cfg.response
         self.cfg, self.pop, self.st, self.chan, self.idx = cfg, pop, st, chan, idx
@@ -525,7 +541,7 @@ class OfferUplift:
         self.closeness = timing_closeness(cfg, pop.active_hour[idx], now)
         self.threshold = pop.creepiness_threshold[idx]
         self.now = now
-        self.demand = consumer_demand(cfg, pop, st, idx, now)
+        self.demand = consumer_demand(cfg, pop, st, idx, now, awake)
         self.satisfied = satisfied_share(cfg, pop, st, idx, now)
         self.organic = OrganicHazard.of(cfg, pop, st, idx, now)
         self.p_control = _read_only(1.0 - np.exp(-self.organic.at(self.demand) * self.window))

@@ -96,8 +96,11 @@ class Streams:
         raw = np.random.PCG64(ss).random_raw((n + 1) // 2)
         words = raw.view(np.uint32)[:n]
         words >>= _S8_32
-        # int32 to float32 (< 2^24: exact) and the scaling in one pass
-        return np.multiply(words.view(np.int32), np.float32(2.0**-24), dtype=np.float32)
+        # int32 to float32 (< 2^24: exact) and the scaling in one pass, written over the
+        # words themselves (each in its own place): no second array of n to allocate.
+        out = raw.view(np.float32)[:n]
+        np.multiply(words.view(np.int32), np.float32(2.0**-24), out=out, dtype=np.float32)
+        return out
 
     def key64(self, purpose: Purpose, *key: int) -> np.uint64:
         """A 64-bit key for this purpose and key (the ``K`` of :meth:`uniform_at`)."""
