@@ -285,24 +285,21 @@ class Interval:
         st, b = w.st, w.cfg.behaviour
         m = ids.shape[0]
         rows, pos = locate(self.carts.who, ids)
-        cp = self.carts
-
-        def cart(values: np.ndarray, fill: float) -> np.ndarray:
-            out = np.full(m, fill)
-            out[rows] = values[pos]
-            return out
-
+        carts = np.empty((m, 6))  # no cart: empty segments at t1, no abandonment
+        carts[:, :4] = self.t1
+        carts[:, 4:] = FAR
+        carts[rows] = self.carts.segments[pos]
         f64 = np.float64
         return Terms(
             h=self.h[ids].astype(f64),
             ret_w=st.return_weight[ids].astype(f64),
             ret_t=st.last_abandon[ids],
-            s0=cart(cp.s0, self.t1),
-            e0=cart(cp.e0, self.t1),
-            s1=cart(cp.s1, self.t1),
-            e1=cart(cp.e1, self.t1),
-            a1=cart(cp.a1, FAR),
-            a2=cart(cp.a2, FAR),
+            s0=carts[:, 0],
+            e0=carts[:, 1],
+            s1=carts[:, 2],
+            e1=carts[:, 3],
+            a1=carts[:, 4],
+            a2=carts[:, 5],
             ps=st.penalty_start[ids],
             pe=st.penalty_end[ids],
             level=st.boost[ids].astype(f64),
@@ -400,10 +397,13 @@ class Interval:
             H[rows] += ret.astype(f32)
         rows, pos = locate(self.carts.who, idx)
         if rows.size:
-            cp, lo = self.carts, at(rows)
-            add = covered(cp.s0[pos], cp.e0[pos], lo, b) + covered(cp.s1[pos], cp.e1[pos], lo, b)
+            seg, lo = self.carts.segments, at(rows)
+            if idx is not None:  # (everyone: every cart, in order)
+                seg = seg[pos]
+            s0, e0, s1, e1, a1, a2 = seg.T
+            add = covered(s0, e0, lo, b) + covered(s1, e1, lo, b)
             add *= bh.cart_purchase_rate
-            ret = decayed(cp.a1[pos], lo, b, m) + decayed(cp.a2[pos], lo, b, m)
+            ret = decayed(a1, lo, b, m) + decayed(a2, lo, b, m)
             add += bh.abandoner_return_rate * ret
             H[rows] += add.astype(f32)
         lo_min = float(a) if scalar else float(a.min())
@@ -479,10 +479,18 @@ class Interval:
         boosted_cat = st.boost_category[buyers]
         cat = np.where(induced & (boosted_cat >= 0), boosted_cat, cat).astype(np.int16)
         value = pop.basket_mean[buyers] * (f32(0.5) + s.uniform_at(Purpose.BASKET, buyers, day))
-        has_offer = (st.offer_start[buyers] <= tau) & (st.offer_end[buyers] > tau)
-        discount = np.where(has_offer, st.offer_discount[buyers], f32(0.0))
-        offer_contact = np.where(has_offer, st.offer_contact[buyers], -1)
-        st.offer_end[buyers[has_offer]] = NEVER
+        # The offer redeemed, if any (its other columns read only where there is one).
+        has_offer = st.offer_end[buyers] > tau
+        if has_offer.any():
+            with_offer = np.flatnonzero(has_offer)
+            has_offer[with_offer] = st.offer_start[buyers[with_offer]] <= tau[with_offer]
+        discount = np.zeros(buyers.shape[0], f32)
+        offer_contact = np.full(buyers.shape[0], -1, np.int64)
+        redeemed = buyers[has_offer]
+        if redeemed.size:
+            discount[has_offer] = st.offer_discount[redeemed]
+            offer_contact[has_offer] = st.offer_contact[redeemed]
+            st.offer_end[redeemed] = NEVER
         st.boost_end[buyers] = np.minimum(st.boost_end[buyers], tau)
         st.last_purchase[buyers] = tau
         st.cart_open[buyers] = False

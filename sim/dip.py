@@ -137,10 +137,12 @@ class LiveDips:
             flat_new, at_new = flat[~seen], at[~seen]
         else:
             flat_new, at_new = flat, at
-        order = np.argsort(flat_new, kind="stable")
-        where = np.searchsorted(later, flat_new[order])
-        self._later_cells = np.insert(later, where, flat_new[order])
-        self._later_at = np.insert(self._later_at, where, at_new[order])
+        # Merge the new cells into the sorted index (a stable sort of two sorted runs, the
+        # later ones being cells in consumer order as a rule, is a linear merge).
+        cells = np.concatenate([later, flat_new])
+        order = np.argsort(cells, kind="stable")
+        self._later_cells = cells[order]
+        self._later_at = np.concatenate([self._later_at, at_new])[order]
         self._append(flat, time)
 
     def _append(self, flat: np.ndarray, time: np.ndarray) -> None:
