@@ -80,6 +80,9 @@ from sim.response import RETURN_HORIZON, consumer_demand, demand_factor
 from sim.state import Horizons, MarketState
 from sim.streams import Purpose, Streams
 
+EVENT_CLOCKS = {"session": Purpose.BROWSE, "visit": Purpose.STORE_VISIT, "lapse": Purpose.LAPSE}
+"""The daily clocks of the events other than purchases, and their streams."""
+
 BAND_HOURS = 4.0
 """Width of the daily band around a consumer's active hour in which sessions and pings
 happen (uniformly)."""
@@ -105,7 +108,8 @@ class Organic:
     horizons: Horizons
     dips: LiveDips
     open_carts: np.ndarray  # consumers with an open cart (sorted), kept by the intervals
-    newcomers: np.ndarray  # consumers in the *new* stage (sorted; the set only shrinks)
+    newcomers: np.ndarray  # consumers in the *new* stage by first purchase (the set shrinks)
+    newcomer_since: np.ndarray  # their first purchase times (ascending)
     stage_rate: np.ndarray  # r_i·M_stage (float32), kept by set_stage
 
     @classmethod
@@ -120,6 +124,8 @@ class Organic:
         horizons: Horizons,
     ) -> Organic:
         """The organic model's view of a market whose state is at day 0."""
+        new = np.flatnonzero(st.lifecycle == Stage.NEW.value)
+        newcomers = new[np.argsort(st.first_purchase[new], kind="stable")]
         return cls(
             cfg,
             pop,
@@ -130,7 +136,8 @@ class Organic:
             horizons,
             LiveDips(cfg, pop.share, st.last_bought),
             np.flatnonzero(st.cart_open),
-            np.flatnonzero(st.lifecycle == Stage.NEW.value),
+            newcomers,
+            st.first_purchase[newcomers],
             pop.base_rate * np.take(cls.multipliers(cfg), st.lifecycle),
         )
 
@@ -167,23 +174,14 @@ class Interval:
         # An interval of a day or more has the day's draws to itself: no clock runs on.
         self.day = int(np.floor(t0 + 1e-9))
         self.whole = dt > 1.0 - 1e-9
-        clocks = {
-            "session": Purpose.BROWSE,
-            "visit": Purpose.STORE_VISIT,
-            "lapse": Purpose.LAPSE,
-        }
         if self.whole:
             self.e = exponential(s.uniform(Purpose.PURCHASE, n, self.day))
-            self.clocks = {
-                kind: s.uniform(purpose, n, self.day) for kind, purpose in clocks.items()
-            }
         else:
             if abs(t0 - round(t0)) < 1e-9:
                 st.purchase_clock[:] = exponential(s.uniform(Purpose.PURCHASE, n, self.day))
-                for kind, purpose in clocks.items():
+                for kind, purpose in EVENT_CLOCKS.items():
                     getattr(st, f"{kind}_clock")[:] = s.uniform(purpose, n, self.day)
             self.e = st.purchase_clock  # reached by the cumulative hazard since t0: a purchase
-            self.clocks = {kind: getattr(st, f"{kind}_clock") for kind in clocks}
         self.settled = t0  # everyone is settled up to here ...
         self.resolved: np.ndarray | None = None  # ... or up to these times (after a batch)
         self.cum: np.ndarray | None = None  # cumulative hazard since t0 (None: 0)
@@ -202,7 +200,7 @@ class Interval:
         if world.horizons.attitude:
             x_browse *= np.exp(f32(cfg.response.attitude_effect) * st.attitude)
         x_browse *= exposure
-        sessions, used = tick(self.clocks["session"], x_browse, not self.whole)
+        sessions, used = tick(self.clock("session"), x_browse, not self.whole)
         del x_browse
         _, s_time = band_time(pop.active_hour[sessions], t0, t1, used, BAND_HOURS)
         weights = np.take(pop.share, sessions, axis=0) * (
@@ -237,12 +235,23 @@ class Interval:
 
         # --- stores and pings
         x_visit = f32(b.store_visit_rate * dt) * demand
-        self.visits = tick(self.clocks["visit"], x_visit, not self.whole)[0]
+        self.visits = tick(self.clock("visit"), x_visit, not self.whole)[0]
         del x_visit
         self._pings: tuple[np.ndarray, np.ndarray] | None = None
         self.added = add
         world.obs.publish(self.feeds)
         world.obs.record_pings(partial(draw_pings, world, self.day, t0, t1))
+
+    def clock(self, kind: str) -> np.ndarray:
+        """The day's clock of an event ``kind`` (see :data:`EVENT_CLOCKS`): what is left of each
+        consumer's draw of the day (sub-day intervals: kept in the state), or the day's
+        draws themselves (an interval of a day or more, which uses each once: drawn when
+        used and not kept, since they depend only on the day)."""
+        w = self.world
+        if self.whole:
+            return w.streams.uniform(EVENT_CLOCKS[kind], w.pop.n, self.day)
+        clock: np.ndarray = getattr(w.st, f"{kind}_clock")
+        return clock
 
     def pings(self) -> tuple[np.ndarray, np.ndarray]:
         """The interval's location pings (:func:`draw_pings`), drawn when first asked for."""
@@ -276,24 +285,21 @@ class Interval:
         st, b = w.st, w.cfg.behaviour
         m = ids.shape[0]
         rows, pos = locate(self.carts.who, ids)
-        cp = self.carts
-
-        def cart(values: np.ndarray, fill: float) -> np.ndarray:
-            out = np.full(m, fill)
-            out[rows] = values[pos]
-            return out
-
+        carts = np.empty((m, 6))  # no cart: empty segments at t1, no abandonment
+        carts[:, :4] = self.t1
+        carts[:, 4:] = FAR
+        carts[rows] = self.carts.segments[pos]
         f64 = np.float64
         return Terms(
             h=self.h[ids].astype(f64),
             ret_w=st.return_weight[ids].astype(f64),
             ret_t=st.last_abandon[ids],
-            s0=cart(cp.s0, self.t1),
-            e0=cart(cp.e0, self.t1),
-            s1=cart(cp.s1, self.t1),
-            e1=cart(cp.e1, self.t1),
-            a1=cart(cp.a1, FAR),
-            a2=cart(cp.a2, FAR),
+            s0=carts[:, 0],
+            e0=carts[:, 1],
+            s1=carts[:, 2],
+            e1=carts[:, 3],
+            a1=carts[:, 4],
+            a2=carts[:, 5],
             ps=st.penalty_start[ids],
             pe=st.penalty_end[ids],
             level=st.boost[ids].astype(f64),
@@ -373,7 +379,8 @@ class Interval:
         full = idx is None
         h = self.h if full else self.h[idx]
         scalar = np.ndim(a) == 0
-        H = h * f32(b - a) if scalar else h * (b - a).astype(f32)
+        # dtype=f32 rounds b - a to float32 inside the product (one temporary fewer)
+        H = h * f32(b - a) if scalar else np.multiply(h, b - a, dtype=f32)
         bh = cfg.behaviour
         m = bh.abandoner_memory_days
 
@@ -390,10 +397,13 @@ class Interval:
             H[rows] += ret.astype(f32)
         rows, pos = locate(self.carts.who, idx)
         if rows.size:
-            cp, lo = self.carts, at(rows)
-            add = covered(cp.s0[pos], cp.e0[pos], lo, b) + covered(cp.s1[pos], cp.e1[pos], lo, b)
+            seg, lo = self.carts.segments, at(rows)
+            if idx is not None:  # (everyone: every cart, in order)
+                seg = seg[pos]
+            s0, e0, s1, e1, a1, a2 = seg.T
+            add = covered(s0, e0, lo, b) + covered(s1, e1, lo, b)
             add *= bh.cart_purchase_rate
-            ret = decayed(cp.a1[pos], lo, b, m) + decayed(cp.a2[pos], lo, b, m)
+            ret = decayed(a1, lo, b, m) + decayed(a2, lo, b, m)
             add += bh.abandoner_return_rate * ret
             H[rows] += add.astype(f32)
         lo_min = float(a) if scalar else float(a.min())
@@ -411,7 +421,10 @@ class Interval:
             be = st.boost_end if full else st.boost_end[idx]
             bs = st.boost_start if full else st.boost_start[idx]
             level = st.boost if full else st.boost[idx]
-            H += level * covered(bs, be, a, b).astype(f32)
+            x = np.minimum(be, b)  # covered(bs, be, a, b) in place: no temporaries of N
+            x -= np.maximum(bs, a)
+            np.maximum(x, 0.0, out=x)
+            H += np.multiply(level, x, dtype=f32)  # level * x.astype(f32)
         return H
 
     def _when(self, terms: Terms, a: np.ndarray, cum: np.ndarray, e: np.ndarray) -> np.ndarray:
@@ -422,12 +435,13 @@ class Interval:
         t1 = self.t1
         cut = terms.breakpoints()
         inside = ((cut > a[:, None]) & (cut < t1)).any(axis=1)
+        if inside.all():
+            return terms.invert(a, cum, e, t1)
         tau = np.empty(a.shape[0])
         one = np.flatnonzero(~inside)
-        if one.size:
-            part = terms.take(one)
-            c, k = part.piece(a[one], np.full(one.size, t1))
-            tau[one] = a[one] + solve(c, k, part.memory, e[one] - cum[one], t1 - a[one])
+        part = terms if one.size == a.shape[0] else terms.take(one)
+        c, k = part.piece(a[one], np.full(one.size, t1))
+        tau[one] = a[one] + solve(c, k, part.memory, e[one] - cum[one], t1 - a[one])
         rest = np.flatnonzero(inside)
         if rest.size:
             tau[rest] = terms.take(rest).invert(a[rest], cum[rest], e[rest], t1)
@@ -465,10 +479,18 @@ class Interval:
         boosted_cat = st.boost_category[buyers]
         cat = np.where(induced & (boosted_cat >= 0), boosted_cat, cat).astype(np.int16)
         value = pop.basket_mean[buyers] * (f32(0.5) + s.uniform_at(Purpose.BASKET, buyers, day))
-        has_offer = (st.offer_start[buyers] <= tau) & (st.offer_end[buyers] > tau)
-        discount = np.where(has_offer, st.offer_discount[buyers], f32(0.0))
-        offer_contact = np.where(has_offer, st.offer_contact[buyers], -1)
-        st.offer_end[buyers[has_offer]] = NEVER
+        # The offer redeemed, if any (its other columns read only where there is one).
+        has_offer = st.offer_end[buyers] > tau
+        if has_offer.any():
+            with_offer = np.flatnonzero(has_offer)
+            has_offer[with_offer] = st.offer_start[buyers[with_offer]] <= tau[with_offer]
+        discount = np.zeros(buyers.shape[0], f32)
+        offer_contact = np.full(buyers.shape[0], -1, np.int64)
+        redeemed = buyers[has_offer]
+        if redeemed.size:
+            discount[has_offer] = st.offer_discount[redeemed]
+            offer_contact[has_offer] = st.offer_contact[redeemed]
+            st.offer_end[redeemed] = NEVER
         st.boost_end[buyers] = np.minimum(st.boost_end[buyers], tau)
         st.last_purchase[buyers] = tau
         st.cart_open[buyers] = False
@@ -494,14 +516,24 @@ class Interval:
         if idx.shape[0] * 4 > w.pop.n:  # a large batch: whole-population arrays, its rows
             self.h[idx] = self._rate(slice(None), self._demand())[idx]
         else:
-            demand = consumer_demand(w.cfg, w.pop, w.st, idx, self.t_mid)
+            awake = demand_factor(w.cfg, w.pop.share[idx], w.st.awareness[idx])
+            self.awake[idx] = awake
+            demand = consumer_demand(w.cfg, w.pop, w.st, idx, self.t_mid, awake)
             self.h[idx] = self._rate(idx, demand)
 
+    def awake_of(self, idx: np.ndarray) -> np.ndarray:
+        """The demand factor without the dips (:func:`sim.response.demand_factor`) of
+        consumers ``idx`` now, from the interval's record (kept up to date by
+        :meth:`refresh` after every contact): a contact need not recompute it."""
+        return self.awake[idx]
+
     def _demand(self) -> np.ndarray:
-        """Every consumer's demand factor, the dips taken at the interval's midpoint."""
+        """Every consumer's demand factor, the dips taken at the interval's midpoint (the
+        factor without the dips is kept as :attr:`awake`)."""
         w = self.world
         cfg, pop, st = w.cfg, w.pop, w.st
-        demand = demand_factor(cfg, pop.share, st.awareness)
+        self.awake = demand_factor(cfg, pop.share, st.awareness)
+        demand = self.awake.copy()
         floor = np.float32(cfg.response.awareness_floor)
         who, loss = w.dips.loss(st.awareness, floor, self.t_mid)
         if who.size:
@@ -555,16 +587,21 @@ class Interval:
         obs.store_visits[self.visits] += 1
         x_lapse = np.float32(cfg.lifecycle.lapse_rate * (t1 - t0))  # while active
         if self.whole:  # the day's draw to itself: the active ones whose draw is below
-            lapse = np.flatnonzero(self.clocks["lapse"] < x_lapse)
+            lapse = np.flatnonzero(self.clock("lapse") < x_lapse)
             lapse = lapse[st.lifecycle[lapse] == Stage.ACTIVE.value]
         else:
             active = st.lifecycle == Stage.ACTIVE.value
-            lapse = tick(self.clocks["lapse"], np.where(active, x_lapse, 0.0))[0]
+            lapse = tick(self.clock("lapse"), np.where(active, x_lapse, 0.0))[0]
         w.set_stage(lapse, Stage.LAPSED)
-        new = w.newcomers
-        grown = t1 - st.first_purchase[new] > cfg.lifecycle.new_days
-        w.set_stage(new[grown], Stage.ACTIVE)
-        w.newcomers = new[~grown]
+        # Newcomers are held by first purchase, so those grown out of the stage lead.
+        grown = int(np.count_nonzero(t1 - w.newcomer_since > cfg.lifecycle.new_days))
+        if grown:
+            w.set_stage(w.newcomers[:grown], Stage.ACTIVE)
+            w.newcomers, w.newcomer_since = w.newcomers[grown:], w.newcomer_since[grown:]
+        # Closed, the interval keeps only what its event feeds read: the market's event
+        # source still holds it while the next interval opens, so its population-sized
+        # arrays go now (they would double the peak memory of that moment).
+        del self.h, self.h_open, self.awake, self.e, self.cum, self.resolved
         return buyers, cats
 
     def _close_carts(self, buyers: np.ndarray, tau: np.ndarray) -> None:
@@ -575,9 +612,10 @@ class Interval:
             return
         m = self.world.cfg.behaviour.abandoner_memory_days
         t_buy = np.full(cp.who.shape[0], FAR)
-        rows, pos = locate(cp.who, np.sort(buyers)) if buyers.size else (np.empty(0, int),) * 2
-        if rows.size:
-            t_buy[pos] = tau[np.argsort(buyers)][rows]
+        if buyers.size:
+            order = np.argsort(buyers, kind="stable")  # buyers are unique
+            rows, pos = locate(cp.who, buyers[order])
+            t_buy[pos] = tau[order][rows]
         bought = t_buy < FAR
         # An abandonment stands unless a purchase fell between its `since` and its time.
         one = (cp.a1 < FAR) & (t_buy > cp.a1)
@@ -639,6 +677,10 @@ def tick(clock: np.ndarray, exposure: Any, running: bool = True) -> tuple[np.nda
     return hit, used
 
 
+_TOP: dict[np.dtype[Any], int] = {}
+"""The largest count of each counter dtype (``np.iinfo`` is slow to build)."""
+
+
 def exponential(u: np.ndarray) -> np.ndarray:
     """``-log(1 - u)`` in place (uniforms to Exp(1) thresholds, float32)."""
     np.negative(u, out=u)
@@ -649,6 +691,6 @@ def exponential(u: np.ndarray) -> np.ndarray:
 
 def _bump(counts: np.ndarray, who: np.ndarray, cat: np.ndarray) -> None:
     """Increment (N, C) counters at unique rows ``who`` without overflowing the dtype."""
-    top = np.iinfo(counts.dtype).max
+    top = _TOP.get(counts.dtype) or _TOP.setdefault(counts.dtype, np.iinfo(counts.dtype).max)
     cur = counts[who, cat]
     counts[who, cat] = np.where(cur < top, cur + 1, cur)

@@ -233,9 +233,11 @@ def respond(
     draws: ResponseDraws,
     sent: Batch,
     now: float,
+    awake: np.ndarray | None = None,
 ) -> Response:
     """Fatigue, intrusiveness, the backlash draw and the persuasion of the delivered
-    contacts ``sent`` at ``now``.
+    contacts ``sent`` at ``now`` (``awake``: their demand factor without the dip, if
+    known; see :func:`sim.response.consumer_demand`).
 
     Only the step counter changes (:func:`count_in_step`); fatigue, attitude and awareness
     are read as they were before the batch.
@@ -244,8 +246,10 @@ def respond(
     who = sent.consumer
     prior = count_in_step(st, who, step)
     fatigue = st.fatigue_at(who, now, cfg.response.fatigue_half_life_days)
-    channel, depth = sent.column(sent.channel), sent.column(sent.depth)
-    intrusive = intrusiveness(cfg, channels, channel, depth, sent.column(sent.data_kinds), fatigue)
+    # A setting with one value for the batch stays 0-d: the equations broadcast it, with the
+    # same float32 operations per contact, and no column of it is built.
+    channel, depth = sent.channel, sent.depth
+    intrusive = intrusiveness(cfg, channels, channel, depth, sent.data_kinds, fatigue)
     p_backlash = backlash_probability(cfg, intrusive, pop.creepiness_threshold[who])
     backlash = draws.draw(Purpose.RESPONSE_BACKLASH, step, who, prior) < p_backlash
     any_backlash = bool(backlash.any())
@@ -256,11 +260,12 @@ def respond(
         channels,
         who,
         channel,
-        sent.column(sent.category),
-        sent.column(sent.discount),
+        sent.category,
+        sent.discount,
         depth,
         fatigue,
         now,
+        awake,
     )
     if any_backlash:
         a[backlash] = 0.0

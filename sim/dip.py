@@ -79,12 +79,14 @@ class LiveDips:
     """The live dips of a population, for whole-population passes.
 
     An entry per last purchase in a (consumer, category) cell younger than the category's
-    replenishment time, held in growable flat arrays in cell order (gathers from the
-    (N, C) tables then run forward through memory): the whole population's demand factor
-    at each interval costs a few operations per live dip instead of a pass over the
-    (N, C) table.  A later purchase in the same cell kills the earlier entry at once (the
-    cell's slot is kept in an (N, C) table); dead and recovered entries are dropped, and
-    the new ones merged in order, every :data:`COMPACT_EVERY` intervals.
+    replenishment time, held in growable flat arrays: a *prefix* in cell order (gathers
+    from the (N, C) tables then run forward through memory) and the entries added since,
+    in the order of their purchases.  The whole population's demand factor at each
+    interval costs a few operations per live dip instead of a pass over the (N, C) table.
+    A later purchase in the same cell kills the earlier entry at once (found by binary
+    search: in the prefix, and in a sorted index of the later entries); dead and recovered
+    entries are dropped, and the later ones merged in cell order, every
+    :data:`COMPACT_EVERY` intervals.
     """
 
     def __init__(self, cfg: MarketConfig, share: np.ndarray, last_bought: np.ndarray) -> None:
@@ -93,29 +95,54 @@ class LiveDips:
         self.share = share
         self.n_categories = last_bought.shape[1]
         self.size = 0
+        self.ordered = 0  # entries [0, ordered) are in cell order, one per cell
         self.calls = 0
         self._buffers: dict[str, np.ndarray] = {
             "flat": np.empty(0, np.int64),  # consumer·C + category
+            "consumer": np.empty(0, np.int64),  # flat // C, kept (a division per entry less)
             "time": np.empty(0, np.float32),  # the purchase time, as in last_bought
             "rate": np.empty(0, np.float32),  # 1/R_c
             "weight": np.empty(0, np.float32),  # d·s_ic (0: dead)
         }
-        self.slot = np.full(last_bought.shape if self.depth > 0 else (0, 0), -1, np.int32)
+        # The cells of the entries after the prefix, sorted, and where each cell's latest
+        # entry is.
+        self._later_cells = np.empty(0, np.int64)
+        self._later_at = np.empty(0, np.int64)
         if self.depth > 0:
             flat = np.flatnonzero(last_bought > -self.recovery)
             self._append(flat, np.take(last_bought, flat))
+            self.ordered = self.size
 
     def __len__(self) -> int:
         return self.size
 
     def add(self, who: np.ndarray, cat: np.ndarray, time: np.ndarray) -> None:
-        """Record purchases (``time`` as stored in the (N, C) table, float32); an entry of
-        the same cell still held dies."""
+        """Record purchases (one per consumer; ``time`` as stored in the (N, C) table,
+        float32); an entry of the same cell still held dies."""
         if self.depth <= 0 or not who.size:
             return
         flat = who.astype(np.int64) * self.n_categories + cat
-        old = np.take(self.slot, flat)
-        self._buffers["weight"][old[old >= 0]] = 0.0
+        weight = self._buffers["weight"]
+        prefix = self._buffers["flat"][: self.ordered]
+        if prefix.size:
+            pos = np.minimum(np.searchsorted(prefix, flat), prefix.size - 1)
+            weight[pos[prefix[pos] == flat]] = 0.0
+        at = np.arange(self.size, self.size + flat.shape[0])
+        later = self._later_cells
+        if later.size:
+            pos = np.minimum(np.searchsorted(later, flat), later.size - 1)
+            seen = later[pos] == flat
+            weight[self._later_at[pos[seen]]] = 0.0
+            self._later_at[pos[seen]] = at[seen]  # the cell's latest entry is the new one
+            flat_new, at_new = flat[~seen], at[~seen]
+        else:
+            flat_new, at_new = flat, at
+        # Merge the new cells into the sorted index (a stable sort of two sorted runs, the
+        # later ones being cells in consumer order as a rule, is a linear merge).
+        cells = np.concatenate([later, flat_new])
+        order = np.argsort(cells, kind="stable")
+        self._later_cells = cells[order]
+        self._later_at = np.concatenate([self._later_at, at_new])[order]
         self._append(flat, time)
 
     def _append(self, flat: np.ndarray, time: np.ndarray) -> None:
@@ -127,12 +154,12 @@ class LiveDips:
                 grown = np.empty(cap, arr.dtype)
                 grown[: self.size] = arr[: self.size]
                 buf[name] = grown
-        cat = flat % self.n_categories
+        consumer, cat = np.divmod(flat, self.n_categories)
         buf["flat"][self.size : m] = flat
+        buf["consumer"][self.size : m] = consumer
         buf["time"][self.size : m] = time
         buf["rate"][self.size : m] = np.float32(1.0) / self.recovery[cat]
         buf["weight"][self.size : m] = self.depth * np.take(self.share, flat)
-        self.slot.ravel()[flat] = np.arange(self.size, m, dtype=np.int32)
         self.size = m
 
     def _compact(self, t: float) -> None:
@@ -140,13 +167,15 @@ class LiveDips:
         n, buf = self.size, self._buffers
         age = (np.float32(t) - buf["time"][:n]) * buf["rate"][:n]
         keep = np.flatnonzero((buf["weight"][:n] > 0) & (age < 1.0))
+        # A live cell has one entry, so the order is the cells'; the kept prefix is sorted
+        # already and the stable sort merges the rest into it.
         keep = keep[np.argsort(buf["flat"][keep], kind="stable")]
-        self.slot.ravel()[buf["flat"][:n]] = -1
         m = keep.shape[0]
         for arr in buf.values():
             arr[:m] = arr[keep]
-        self.slot.ravel()[buf["flat"][:m]] = np.arange(m, dtype=np.int32)
-        self.size = m
+        self.size = self.ordered = m
+        self._later_cells = np.empty(0, np.int64)
+        self._later_at = np.empty(0, np.int64)
 
     def loss(
         self, awareness: np.ndarray, floor: np.float32, t: float
@@ -168,7 +197,7 @@ class LiveDips:
         w += floor
         w *= buf["weight"][:n]
         w *= x
-        return flat // self.n_categories, w
+        return buf["consumer"][:n], w
 
 
 COMPACT_EVERY = 8

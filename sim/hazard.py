@@ -159,16 +159,21 @@ def solve(
     safe = np.where(slope0 > 0, slope0, 1.0)
     x = np.where(slope0 > 0, rest / safe, 0.0)
     todo = np.flatnonzero(k > 0)  # a constant hazard is inverted exactly already
+    # The terms of the roots still moving, compacted only when some have converged.
+    xt, ct, kt, rt = x[todo], c[todo], k[todo], rest[todo]
     for _ in range(NEWTON_STEPS):
         if not todo.size:
             break
-        xt, ct, kt = x[todo], c[todo], k[todo]
         decay = np.exp(-xt / m)
-        f = ct * xt + kt * m * (1.0 - decay) - rest[todo]
+        f = ct * xt + kt * m * (1.0 - decay) - rt
         slope = ct + kt * decay
         step = -f / np.where(slope > 0, slope, 1.0)
-        x[todo] = xt + step
-        todo = todo[np.abs(step) > 1e-12 * (1.0 + np.abs(xt))]
+        moved = xt + step
+        x[todo] = moved
+        going = np.abs(step) > 1e-12 * (1.0 + np.abs(xt))
+        if not going.all():
+            todo, moved, ct, kt, rt = todo[going], moved[going], ct[going], kt[going], rt[going]
+        xt = moved
     return np.minimum(np.maximum(x, 0.0), width)
 
 

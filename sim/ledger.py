@@ -85,8 +85,8 @@ class Table:
             return
         for k, dtype in self.schema.items():
             col: np.ndarray = np.asarray(columns[k], dtype=dtype)
-            if col.ndim == 0:
-                col = np.full(n, col, dtype=dtype)
+            if col.ndim == 0:  # one value for the batch: held as a view, no memory of n
+                col = np.broadcast_to(col, (n,))
             if len(col) != n:
                 raise ValueError(f"ledger append: column {k} has {len(col)} rows, expected {n}")
             self._chunks[k].append(col)
@@ -100,7 +100,7 @@ class Table:
         chunks = self._chunks[name]
         if not chunks:
             return np.empty(0, dtype=self.schema[name])
-        if len(chunks) > 1:
+        if len(chunks) > 1 or not chunks[0].flags.writeable:  # (a batch's one value)
             self._chunks[name] = [np.concatenate(chunks)]
         return self._chunks[name][0]
 

@@ -72,6 +72,14 @@ def _urgent_timeout(env: simpy.Environment, delay: float) -> simpy.Event:
     return ev
 
 
+def unique_ids(ids: np.ndarray) -> np.ndarray:
+    """``np.unique(ids)``, without its sort when the ids are sorted and unique already
+    (the usual case: a batch or an event feed in consumer order)."""
+    if ids.shape[0] < 2 or bool((ids[1:] > ids[:-1]).all()):
+        return ids
+    return np.unique(ids)
+
+
 class Strategy(Protocol):
     """Anything that can start its SimPy processes on a market (every strategy, the
     ground truth's replay of a contact log)."""
@@ -193,7 +201,7 @@ class Market:
         """Resolve the consumers' purchases up to now, changing no number (a question about
         them follows; see :meth:`sim.behaviour.Interval.settle`)."""
         if self.interval is not None:
-            self.interval.settle(np.unique(consumers), self.now, commit=False)
+            self.interval.settle(unique_ids(consumers), self.now, commit=False)
 
     def run(self) -> Market:
         """Run to the end of the horizon (all steps); returns self."""
@@ -242,8 +250,9 @@ class Market:
         sent = batch if all_delivered else batch.rows(delivered)
         if self.interval is not None:  # purchases before now are the no-contact world's
             self.interval.settle(sent.consumer, now)
+        awake = self._awake(sent.consumer)
 
-        response = respond(cfg, pop, st, self.channels, self._draws, sent, now)
+        response = respond(cfg, pop, st, self.channels, self._draws, sent, now, awake)
 
         end = now + cfg.response.window_days
         if open_boost_window(st, sent, response, now, end):
@@ -331,6 +340,7 @@ class Market:
             col(depth, np.float32),
             col(data_kinds, np.uint8),
             self.now if at is None else at,
+            self._awake(idx),
         )
 
     def offer_uplift(
@@ -357,7 +367,13 @@ class Market:
             self.now if at is None else at,
             depth,
             data_kinds,
+            self._awake(idx),
         )
+
+    def _awake(self, idx: np.ndarray) -> np.ndarray | None:
+        """The demand factor without the dip of consumers ``idx`` (a new array), from the
+        open interval's record; None between intervals."""
+        return None if self.interval is None else self.interval.awake_of(idx)
 
     def features(self, kinds: tuple[str, ...] = ("implicit", "explicit", "ambient")) -> Any:
         """The marketer's feature table now (see :meth:`sim.observe.Observations.features`)."""

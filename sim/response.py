@@ -128,20 +128,24 @@ def consumer_demand(
     st: MarketState,
     idx: np.ndarray | slice,
     now: float | np.ndarray,
+    awake: np.ndarray | None = None,
 ) -> np.ndarray:
     """The demand factor D_i of consumers ``idx`` at ``now``, the dip included:
     ``D_i - Σ_c s_ic W_ic (1 - g_ic)`` over the categories whose dip has not recovered,
     looked for only among the consumers whose dips have not all recovered (``dip_until``
-    after ``now``)."""
-    if isinstance(idx, np.ndarray) and idx.shape[0] * 4 > pop.n:
+    after ``now``).  ``awake``: their :func:`demand_factor` without the dip when the
+    caller has it (a new array, used as the result's buffer)."""
+    if awake is not None:
+        d = awake
+    elif isinstance(idx, np.ndarray) and idx.shape[0] * 4 > pop.n:
         d = demand_factor(cfg, pop.share, st.awareness)[idx]  # contiguous, then the rows
     else:
         d = demand_factor(cfg, pop.share[idx], st.awareness[idx])
     if cfg.purchase.dip_depth > 0.0:
-        for pos, rows, cat, g in _live_dips(cfg, st, idx, now):
+        for pos, cell, g in _live_dips(cfg, st, idx, now):
             floor = np.float32(cfg.response.awareness_floor)
-            loss = category_weight(floor, st.awareness[rows, cat], None)
-            loss *= pop.share[rows, cat]
+            loss = category_weight(floor, np.take(st.awareness, cell), None)
+            loss *= np.take(pop.share, cell)
             loss *= np.float32(1.0) - g
             np.subtract.at(d, pos, loss)
     return d
@@ -171,27 +175,30 @@ def satisfied_share(
     if cfg.purchase.dip_depth <= 0.0:
         return 1.0
     out = np.ones(idx.shape[0], np.float32)
-    for pos, rows, cat, g in _live_dips(cfg, st, idx, now):
-        np.subtract.at(out, pos, pop.share[rows, cat] * (np.float32(1.0) - g))
+    for pos, cell, g in _live_dips(cfg, st, idx, now):
+        np.subtract.at(out, pos, np.take(pop.share, cell) * (np.float32(1.0) - g))
     return out
 
 
 def _live_dips(
     cfg: MarketConfig, st: MarketState, idx: np.ndarray | slice, now: float | np.ndarray
-) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
-    """The (consumer, category) pairs of ``idx`` whose dip has not recovered at ``now``:
-    [(positions in idx, consumer ids, categories, g)], or [] if there is none."""
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The (consumer, category) cells of ``idx`` whose dip has not recovered at ``now``, in
+    row-major order: [(positions in idx, cells as flat indices of the (N, C) tables, g)],
+    or [] if there is none.  (Flat ``np.take`` gathers: far cheaper than pairs of index
+    arrays.)"""
     live = np.flatnonzero(st.dip_until[idx] > now)
     if not live.size:
         return []
     rows = np.arange(st.dip_until.shape[0])[idx][live] if isinstance(idx, slice) else idx[live]
     at: Any = np.float32(now) if np.ndim(now) == 0 else np.asarray(now, np.float32)[live][:, None]
-    last = st.last_bought[rows]
+    last = np.take(st.last_bought, rows, axis=0)
     flat = np.flatnonzero(last > at - replenishment(cfg))
-    r, c = np.divmod(flat, last.shape[1])
-    g = dip_at(cfg, last[r, c], c, at if np.ndim(at) == 0 else at[r, 0])
+    n_cat = last.shape[1]
+    r, c = np.divmod(flat, n_cat)
+    g = dip_at(cfg, np.take(last, flat), c, at if np.ndim(at) == 0 else at[r, 0])
     assert g is not None
-    return [(live[r], rows[r], c, g)]
+    return [(live[r], rows[r] * n_cat + c, g)]
 
 
 def category_dip(
@@ -324,14 +331,16 @@ def persuasion(
     depth: np.ndarray,
     fatigue: np.ndarray,
     now: float | np.ndarray,
+    awake: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Persuasion hazard ``a_i`` a contact adds if it causes no backlash (see module doc)."""
+    """Persuasion hazard ``a_i`` a contact adds if it causes no backlash (see module doc).
+    ``awake``: the consumers' :func:`demand_factor` without the dip, if known (consumed)."""
     r = cfg.response
     c = pop.n_categories
     specific = category >= 0
     if not specific.any():  # generic messages only: relevance 1, demand-weighted awareness
         relevance = np.ones(idx.shape[0], np.float32)
-        aw_term = consumer_demand(cfg, pop, st, idx, now)
+        aw_term = consumer_demand(cfg, pop, st, idx, now, awake)
     else:
         cat = np.where(specific, category, 0)
         share = pop.share[idx, cat]
@@ -341,7 +350,7 @@ def persuasion(
             floor, st.awareness[idx, cat], category_dip(cfg, st, idx, cat, now)
         )
         if not specific.all():
-            aw_term = np.where(specific, aw_term, consumer_demand(cfg, pop, st, idx, now))
+            aw_term = np.where(specific, aw_term, consumer_demand(cfg, pop, st, idx, now, awake))
     lc_resp = np.asarray(cfg.lifecycle.response_multiplier, np.float32)
     a = persuasion_before_offer(
         chan.lift[channel],
@@ -434,8 +443,10 @@ def expected_uplift(
     depth: np.ndarray,
     kinds: np.ndarray,
     now: float | np.ndarray,
+    awake: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
-    """Closed-form expected effect of a contact on conversion within the window.
+    """Closed-form expected effect of a contact on conversion within the window
+    (``awake``: the consumers' :func:`demand_factor` without the dip, if known).
 
     With constant hazards over the window W, P(buy | no contact) = 1 - e^{-h0 W};
     P(buy | contact) = (1-b)(1 - e^{-(h1+a)W}) + b(1 - e^{-h1(1-π)W}) with backlash
@@ -446,10 +457,23 @@ def expected_uplift(
     """
     w = cfg.response.window_days
     fat = st.fatigue_at(idx, now, cfg.response.fatigue_half_life_days)
-    a = persuasion(cfg, pop, st, chan, idx, channel, category, discount, depth, fat, now)
+    a = persuasion(
+        cfg,
+        pop,
+        st,
+        chan,
+        idx,
+        channel,
+        category,
+        discount,
+        depth,
+        fat,
+        now,
+        None if awake is None else awake.copy(),
+    )
     intr = intrusiveness(cfg, chan, channel, depth, kinds, fat)
     b = backlash_probability(cfg, intr, pop.creepiness_threshold[idx])
-    d0 = consumer_demand(cfg, pop, st, idx, now)
+    d0 = consumer_demand(cfg, pop, st, idx, now, awake)
     organic = OrganicHazard.of(cfg, pop, st, idx, now)
     h0 = organic.at(d0)
     p0 = 1.0 - np.exp(-h0 * w)
@@ -528,6 +552,7 @@ class OfferUplift:
         now: float | np.ndarray,
         depth: float,
         kinds: int,
+        awake: np.ndarray | None = None,
     ) -> None:
         r = cfg.response
         self.cfg, self.pop, self.st, self.chan, self.idx = cfg, pop, st, chan, idx
@@ -538,7 +563,7 @@ class OfferUplift:
         self.closeness = timing_closeness(cfg, pop.active_hour[idx], now)
         self.threshold = pop.creepiness_threshold[idx]
         self.now = now
-        self.demand = consumer_demand(cfg, pop, st, idx, now)
+        self.demand = consumer_demand(cfg, pop, st, idx, now, awake)
         self.satisfied = satisfied_share(cfg, pop, st, idx, now)
         self.organic = OrganicHazard.of(cfg, pop, st, idx, now)
         self.p_control = _read_only(1.0 - np.exp(-self.organic.at(self.demand) * self.window))

@@ -34,6 +34,7 @@ outcome equal to the potential outcome under the arm received (consistency).
 from __future__ import annotations
 
 import enum
+from functools import lru_cache
 
 import numpy as np
 
@@ -91,17 +92,19 @@ class Streams:
         machines exactly ``self.rng(purpose, *key).random(n, dtype=np.float32)``, made
         without numpy's per-number conversion loop.
         """
-        raw = self.rng(purpose, *key).bit_generator.random_raw((n + 1) // 2)
+        ss = np.random.SeedSequence(self.seed, spawn_key=(int(purpose), *map(int, key)))
+        raw = np.random.PCG64(ss).random_raw((n + 1) // 2)
         words = raw.view(np.uint32)[:n]
         words >>= _S8_32
-        out = words.view(np.int32).astype(np.float32)  # < 2^24: exact
-        out *= np.float32(2.0**-24)
+        # int32 to float32 (< 2^24: exact) and the scaling in one pass, written over the
+        # words themselves (each in its own place): no second array of n to allocate.
+        out = raw.view(np.float32)[:n]
+        np.multiply(words.view(np.int32), np.float32(2.0**-24), out=out, dtype=np.float32)
         return out
 
     def key64(self, purpose: Purpose, *key: int) -> np.uint64:
         """A 64-bit key for this purpose and key (the ``K`` of :meth:`uniform_at`)."""
-        ss = np.random.SeedSequence(self.seed, spawn_key=(int(purpose), *map(int, key)))
-        return ss.generate_state(1, dtype=np.uint64)[0]
+        return _key64(self.seed, int(purpose), tuple(map(int, key)))
 
     def uniform_at(self, purpose: Purpose, ids: np.ndarray, *key: int) -> np.ndarray:
         """float32 uniforms on [0, 1) for the consumers ``ids`` (non-negative integers).
@@ -127,3 +130,11 @@ class Streams:
         """A 32-bit integer seed for libraries that want one (scikit-learn, LightGBM)."""
         ss = np.random.SeedSequence(self.seed, spawn_key=(int(purpose), *map(int, key)))
         return int(ss.generate_state(1, dtype=np.uint32)[0])
+
+
+@lru_cache(maxsize=4096)
+def _key64(seed: int, purpose: int, key: tuple[int, ...]) -> np.uint64:
+    """:meth:`Streams.key64`, memoised: building a ``SeedSequence`` costs more than drawing
+    a few thousand numbers, and an interval asks for the same day's keys several times."""
+    ss = np.random.SeedSequence(seed, spawn_key=(purpose, *key))
+    return ss.generate_state(1, dtype=np.uint64)[0]

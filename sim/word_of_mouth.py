@@ -67,8 +67,10 @@ def spread(
     distrust = (aw.distrust_gain * signal.backlash).astype(np.float32)
     if attitude_moved:
         st.attitude *= np.float32(np.exp2(-dt / cfg.response.attitude_half_life_days))
+    coef_tiles = np.tile(coef, (1, TILE_ROWS))  # each tribe's row tiled once, for all
+    add_tiles = np.tile(add, (1, TILE_ROWS))
     for t, sl in enumerate(slices):
-        affine_rows(st.awareness[sl], coef[t], add[t])
+        affine_rows(st.awareness[sl], coef[t], add[t], (coef_tiles[t], add_tiles[t]))
         if distrust[t]:
             st.attitude[sl] -= distrust[t]
             attitude_moved = True
@@ -79,19 +81,26 @@ TILE_ROWS = 512
 """Rows per tile in :func:`affine_rows` (the tiled coefficients stay in L1 cache)."""
 
 
-def affine_rows(block: np.ndarray, coef: np.ndarray, add: np.ndarray) -> None:
+def affine_rows(
+    block: np.ndarray,
+    coef: np.ndarray,
+    add: np.ndarray,
+    tiled: tuple[np.ndarray, np.ndarray] | None = None,
+) -> None:
     """``block[i, c] = block[i, c] * coef[c] + add[c]`` in place, for a C-contiguous (m, C) block.
 
     Broadcasting a (C,) vector over rows runs numpy's inner loop C elements at a time;
     viewing the block as rows of ``TILE_ROWS * C`` values against the coefficients tiled
     as often gives long inner loops.  Same float32 operations, so the same results.
+    ``tiled``: ``coef`` and ``add`` tiled so already.
     """
     m, c = block.shape
     q = m // TILE_ROWS if block.flags.c_contiguous else 0  # reshape must be a view
     if q:
         main = block[: q * TILE_ROWS].reshape(q, TILE_ROWS * c)
-        main *= np.tile(coef, TILE_ROWS)
-        main += np.tile(add, TILE_ROWS)
+        coef_tile, add_tile = tiled or (np.tile(coef, TILE_ROWS), np.tile(add, TILE_ROWS))
+        main *= coef_tile
+        main += add_tile
     rest = block[q * TILE_ROWS :]
     rest *= coef
     rest += add

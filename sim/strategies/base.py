@@ -239,14 +239,17 @@ class Campaign:
         got = res.delivered
         pool.sent[consumers[got]] += 1
         if got.any():
-            shape = (m,)
-            keys = variant_key(
-                np.broadcast_to(np.asarray(kw["channel"]), shape)[got],
-                np.broadcast_to(np.asarray(kw.get("category", -1)), shape)[got],
-                np.broadcast_to(np.asarray(kw.get("discount", 0.0)), shape)[got],
-                np.broadcast_to(np.asarray(kw.get("depth", 0.0)), shape)[got],
-            )
-            pool.creatives.update(int(k) for k in np.unique(keys))
+            settings = [
+                np.asarray(kw["channel"]),
+                np.asarray(kw.get("category", -1)),
+                np.asarray(kw.get("discount", 0.0)),
+                np.asarray(kw.get("depth", 0.0)),
+            ]
+            if all(s.ndim == 0 for s in settings):  # one creative: no per-contact keys to sort
+                keys = variant_key(*settings).reshape(1)
+            else:
+                keys = np.unique(variant_key(*(np.broadcast_to(s, (m,))[got] for s in settings)))
+            pool.creatives.update(int(k) for k in keys)
         return res
 
     def remaining_budget(self) -> float:
