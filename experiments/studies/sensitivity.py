@@ -4,7 +4,7 @@ The outcome is the debate's verdict in one number, Δ = true total incremental p
 best one-to-one a marketer can field (learned or propensity scorer) minus that of the best
 alternative (mass, segments, tribes, triggers, context, hybrid), every family at the
 setting tuned for the base preset.  Morris screening (elementary effects, ``mu_star`` and
-``sigma`` with bootstrap intervals) ranks ~15 market and economics parameters; Sobol indices
+``sigma`` with bootstrap intervals) ranks 17 market and economics parameters; Sobol indices
 (first order ``S1`` and total ``ST``, with bootstrap intervals) are then estimated for the
 most influential few, the others at the base preset's values.  Every sample point runs on
 the same seed (common random numbers across points), so the indices describe how the
@@ -71,6 +71,10 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("gain of personalisation", "market:response.depth_gain", 0.5, 4.0),
     Parameter("discount sensitivity", "market:purchase.discount_sensitivity", 1.0, 6.0),
     Parameter("number of tribes", "market:tribes.n", 4.0, 24.0),
+    # Not identified by Hillstrom's two-week window: how long a contact's awareness lasts
+    # (half-life 14-280 days) and how much of the gap one e-mail closes.
+    Parameter("awareness decay per day", "market:awareness.decay", 0.0025, 0.05, True),
+    Parameter("e-mail awareness gain", "market:channels.email.awareness_gain", 0.1, 1.0),
 )
 
 
