@@ -167,9 +167,9 @@ def optout_prices(econ: EconomicsConfig, market: Market, day: float) -> np.ndarr
     category, discount, personalisation or data) on k at the consumer's active hour.
     Assumptions: the firm keeps sending only where a message pays (the positive part);
     the state at ``day`` persists over the horizon (no fatigue build-up, no awareness
-    saturation, no churn, no discounting); effects end with the response window (lasting
-    awareness and word of mouth are left out, so the closed form is below the realised
-    effect of one message).  Channels named in ``econ.optout_value`` take that price.
+    saturation, no churn, no discounting); effects end with the response window (awareness
+    lasting beyond it and word of mouth are left out).  Channels named in
+    ``econ.optout_value`` take that price.
     Reads latent state: ground-truth accounting and the oracle scorer only.
     """
     pop, n = market.pop, market.pop.n

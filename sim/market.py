@@ -314,9 +314,11 @@ class Market:
         depth: float | np.ndarray = 0.0,
         data_kinds: int | np.ndarray = 0,
         at: float | np.ndarray | None = None,
+        outcome_days: float | None = None,
     ) -> dict[str, np.ndarray]:
         """Closed-form expected effect on conversion of contacting ``consumers`` at time
-        ``at`` (default now; an array gives one time per consumer, e.g. a send hour).
+        ``at`` (default now; an array gives one time per consumer, e.g. a send hour), over
+        ``outcome_days`` (default: the response window).
 
         Latent: only the oracle scorer and the ground truth may call it.
         """
@@ -341,6 +343,7 @@ class Market:
             col(data_kinds, np.uint8),
             self.now if at is None else at,
             self._awake(idx),
+            outcome_days,
         )
 
     def offer_uplift(

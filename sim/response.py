@@ -48,6 +48,7 @@ e-mails only.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -180,6 +181,74 @@ def satisfied_share(
     return out
 
 
+def cart_conversion(cfg: MarketConfig) -> float:
+    """``q_W``: the probability that a session's cart ends in a purchase within the response
+    window W, for a session at a uniform time in the window.  The cart is bought at once
+    it is resolved with probability ``q = r_cart/(r_cart + r_abandon)`` (resolution after
+    ``Exp(k)``, ``k = r_cart + r_abandon``); if abandoned, the abandoner returns with
+    probability ``1 - e^{-r_ret·m}`` (return hazard ``r_ret·e^{-t/m}``), after about
+    ``τ = 1/k + m``.  The share of each that falls inside the window is that of a delay of
+    that mean after a uniform start: ``1 - (1 - e^{-W/τ})·τ/W``.  (An approximation: the
+    closed form treats the cart path as a constant hazard, as it does the organic rate.)"""
+    b, w = cfg.behaviour, cfg.response.window_days
+    k = b.cart_purchase_rate + b.cart_abandon_rate
+    if k <= 0.0:
+        return 0.0
+
+    def inside(tau: float) -> float:
+        return 1.0 - (1.0 - math.exp(-w / tau)) * tau / w
+
+    q = b.cart_purchase_rate / k
+    back = 1.0 - math.exp(-b.abandoner_return_rate * b.abandoner_memory_days)
+    return q * inside(1.0 / k) + (1.0 - q) * back * inside(1.0 / k + b.abandoner_memory_days)
+
+
+def session_lag(cfg: MarketConfig, now: float | np.ndarray) -> np.ndarray:
+    """How long a contact at ``now`` waits before its awareness gain reaches sessions: each
+    interval's sessions follow the demand at its start (:mod:`sim.behaviour`), so until
+    the next interval opens (float32, in (0, step_days])."""
+    step = cfg.step_days
+    return np.asarray(step - np.mod(now, step), np.float32)
+
+
+def browsing_demand(
+    cfg: MarketConfig,
+    pop: Population,
+    st: MarketState,
+    idx: np.ndarray,
+    now: float | np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``B_i = Σ_c s_ic p_ic g_ic W_ic``, the demand that browsing turns into carts (a
+    session has rate ``r_browse·D_i·e^{κA}``, lands in category c with probability
+    ``s_ic W_ic g_ic / D_i`` and adds a cart with ``p_ic = min(p_cart·C·s_ic, 0.9)``), and
+    ``Σ_c s_ic p_ic g_ic``, its value at full awareness (a generic message raises ``B_i``
+    by ``(γ/C)·(Σ_c s_ic p_ic g_ic - B_i)``)."""
+    floor = np.float32(cfg.response.awareness_floor)
+    share = pop.share[idx]
+    sp = np.minimum(np.float32(cfg.behaviour.cart_add_prob * pop.n_categories) * share, 0.9)
+    sp *= share
+    b = np.einsum("ij,ij->i", sp, st.awareness[idx], dtype=np.float32)
+    b *= 1.0 - floor
+    full = sp.sum(axis=1, dtype=np.float32)
+    b += floor * full
+    if cfg.purchase.dip_depth > 0.0:
+        flat_sp = sp.ravel()
+        n_cat = share.shape[1]
+        for pos, cell, g in _live_dips(cfg, st, idx, now):
+            local = pos * n_cat + cell % n_cat
+            lost = np.take(flat_sp, local) * (np.float32(1.0) - g)
+            np.subtract.at(full, pos, lost)
+            lost *= category_weight(floor, np.take(st.awareness, cell), None)
+            np.subtract.at(b, pos, lost)
+    return b, full
+
+
+def cart_pair_share(cfg: MarketConfig, share_c: np.ndarray, n_categories: int) -> np.ndarray:
+    """``s_ic p_ic`` of one category per consumer (see :func:`browsing_demand`)."""
+    p = np.minimum(np.float32(cfg.behaviour.cart_add_prob * n_categories) * share_c, 0.9)
+    return share_c * p
+
+
 def _live_dips(
     cfg: MarketConfig, st: MarketState, idx: np.ndarray | slice, now: float | np.ndarray
 ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -217,15 +286,20 @@ def category_dip(
 class OrganicHazard:
     """The organic purchase hazard of consumers ``idx`` at ``now`` as a function of demand.
 
-    ``h0(D) = r_i · M_stage · D · e^{κ A_i} + cart_i · r_cart + r_ret · w_i e^{-(now - t_i)/m}``
+    ``h0(D, B) = r_i · M_stage · D · e^{κ A_i} + r_browse · q_W · B · e^{κ A_i}
+    + cart_i · r_cart + r_ret · w_i e^{-(now - t_i)/m}``
     (``w_i`` at ``t_i``: the abandoned carts still drawing the consumer back, see
-    :mod:`sim.state`): everything but the demand factor ``D`` is computed once, so the
-    hazard at several demand levels (before and after a contact's awareness gain) costs a
-    few operations.
+    :mod:`sim.state`; ``B``: the demand browsing turns into carts and ``q_W`` the chance
+    that such a cart is bought within the window, :func:`browsing_demand` and
+    :func:`cart_conversion`: the carts of sessions still to come, which awareness
+    raises as it raises ``D``).  Everything but the demand factors is computed once, so
+    the hazard at several demand levels (before and after a contact's awareness gain)
+    costs a few operations.
     """
 
     rate: np.ndarray  # r_i · M_stage
     attitude_factor: np.ndarray  # e^{κ A_i}
+    browse: np.ndarray  # r_browse · q_W · e^{κ A_i}
     cart: np.ndarray  # cart_i · r_cart
     recent: np.ndarray  # positions of abandoners whose return hazard is not negligible
     returning: np.ndarray  # their return hazard (float32)
@@ -258,12 +332,15 @@ class OrganicHazard:
         np.exp(x, out=x)
         x *= b.abandoner_return_rate
         x *= weight[recent]
-        return cls(rate, attitude_factor, cart, recent, x.astype(np.float32))
+        browse = np.float32(b.browse_rate * cart_conversion(cfg)) * attitude_factor
+        return cls(rate, attitude_factor, browse, cart, recent, x.astype(np.float32))
 
-    def at(self, demand: np.ndarray) -> np.ndarray:
-        """The hazard (per day) at demand factor ``demand``."""
+    def at(self, demand: np.ndarray, browsing: np.ndarray) -> np.ndarray:
+        """The hazard (per day) at demand factor ``demand`` and browsing demand
+        ``browsing`` (:func:`browsing_demand`)."""
         h = self.rate * demand
         h *= self.attitude_factor
+        h += self.browse * browsing
         h += self.cart
         if self.recent.size:
             h[self.recent] += self.returning
@@ -281,15 +358,15 @@ def organic_hazard(
 ) -> np.ndarray:
     """Organic purchase hazard (per day) without any campaign effect, at time ``now``.
 
-    ``h0 = r_i · M_stage · D_i · e^{κ A_i} + cart_i · r_cart + r_ret · w_i e^{-(now - t_i)/m}``
-
-    ``demand`` (D_i, the dip included) and ``attitude_factor`` (e^{κ A_i}) may be passed
-    when the caller has them for the same consumers already (see also
-    :class:`OrganicHazard`).
+    ``h0`` of :class:`OrganicHazard`: the purchase rate and the carts of the sessions to
+    come (``demand``: D_i, the dip included, and ``attitude_factor`` e^{κ A_i} may be
+    passed when the caller has them for the same consumers already).
     """
     if demand is None:
         demand = consumer_demand(cfg, pop, st, idx, now)
-    return OrganicHazard.of(cfg, pop, st, idx, now, attitude_factor).at(demand)
+    rows = np.arange(pop.n)[idx] if isinstance(idx, slice) else idx
+    browsing, _ = browsing_demand(cfg, pop, st, rows, now)
+    return OrganicHazard.of(cfg, pop, st, idx, now, attitude_factor).at(demand, browsing)
 
 
 def timing_closeness(
@@ -444,18 +521,24 @@ def expected_uplift(
     kinds: np.ndarray,
     now: float | np.ndarray,
     awake: np.ndarray | None = None,
+    outcome_days: float | None = None,
 ) -> dict[str, np.ndarray]:
-    """Closed-form expected effect of a contact on conversion within the window
-    (``awake``: the consumers' :func:`demand_factor` without the dip, if known).
+    """Closed-form expected effect of a contact on conversion within ``outcome_days`` H
+    (default: the response window W, over which persuasion and the backlash penalty
+    last; ``awake``: the consumers' :func:`demand_factor` without the dip, if known).
 
-    With constant hazards over the window W, P(buy | no contact) = 1 - e^{-h0 W};
-    P(buy | contact) = (1-b)(1 - e^{-(h1+a)W}) + b(1 - e^{-h1(1-π)W}) with backlash
+    With constant hazards, P(buy | no contact) = 1 - e^{-h0 H};
+    P(buy | contact) = (1-b)(1 - e^{-h1 H - a W}) + b(1 - e^{-h1 H + h1 π W}) with backlash
     probability b, penalty π, and h1 the organic hazard after the contact's awareness
-    gain.  Effects beyond the window (lasting awareness, word of mouth) are left out.
+    gain (on the purchase rate and on the carts of the sessions to come, see
+    :class:`OrganicHazard`).  Effects beyond the window (lasting awareness, word of mouth)
+    are left out, and so is the day a contact's awareness gain takes to reach sessions.
     Returns ``uplift`` (conversion probability),
     ``p_treated``, ``p_control``, ``backlash`` and ``persuasion``.
     """
     w = cfg.response.window_days
+    horizon = w if outcome_days is None else outcome_days
+    rest, w = max(horizon - w, 0.0), min(w, horizon)  # after the window; the window in H
     fat = st.fatigue_at(idx, now, cfg.response.fatigue_half_life_days)
     a = persuasion(
         cfg,
@@ -475,8 +558,9 @@ def expected_uplift(
     b = backlash_probability(cfg, intr, pop.creepiness_threshold[idx])
     d0 = consumer_demand(cfg, pop, st, idx, now, awake)
     organic = OrganicHazard.of(cfg, pop, st, idx, now)
-    h0 = organic.at(d0)
-    p0 = 1.0 - np.exp(-h0 * w)
+    b0, b_full = browsing_demand(cfg, pop, st, idx, now)
+    h0 = organic.at(d0, b0)
+    p0 = 1.0 - np.exp(-h0 * horizon)
     # The contact also raises awareness (of its category, or γ/C of every category's gap
     # for a generic message) and with it the treated's organic hazard.  For category c the
     # demand factor rises by (1-w0)·s_ic·g_ic·γ·(1-aw_ic); for a generic message by
@@ -496,9 +580,24 @@ def expected_uplift(
         generic_awareness_gain(gain, pop.n_categories)
         * (satisfied_share(cfg, pop, st, idx, now) - d0),
     )
-    h1 = organic.at(d1.astype(np.float32))
+    # Browsing follows: the carts of category c by (1-w0)·s_ic·p_ic·g_ic·γ·(1-aw_ic); for a
+    # generic message by (γ/C)·(Σ_c s_ic p_ic g_ic - B0).
+    sp_c = cart_pair_share(cfg, pop.share[idx, cat], pop.n_categories)
+    if g_c is not None:
+        sp_c = sp_c * g_c
+    b1 = b0 + np.where(
+        specific,
+        (1 - floor) * sp_c * gain * (1 - aw_c),
+        generic_awareness_gain(gain, pop.n_categories) * (b_full - b0),
+    )
+    b1 = b1.astype(np.float32)
+    h1 = organic.at(d1.astype(np.float32), b1)
+    # Sessions feel the gain only from the next interval on: the hazard it holds back.
+    early = organic.browse * (b1 - b0) * np.minimum(session_lag(cfg, now), np.float32(w))
     pen = cfg.creepiness.purchase_penalty
-    p1 = (1.0 - b) * (1.0 - np.exp(-(h1 + a) * w)) + b * (1.0 - np.exp(-h1 * (1.0 - pen) * w))
+    p1 = (1.0 - b) * (1.0 - np.exp(-(h1 + a) * w - h1 * rest + early)) + b * (
+        1.0 - np.exp(-h1 * (1.0 - pen) * w - h1 * rest + early * (1.0 - pen))
+    )
     return {"uplift": p1 - p0, "p_treated": p1, "p_control": p0, "backlash": b, "persuasion": a}
 
 
@@ -521,7 +620,8 @@ class _PairTerms:
     key: tuple[int, int]
     persuasion: np.ndarray  # a before the discount, depth and lifecycle factors
     organic_treated: np.ndarray  # h1
-    backlash_part: np.ndarray  # b(1 - e^{-h1(1-π)W})
+    early: np.ndarray  # the hazard the sessions' lag holds back (see session_lag)
+    backlash_part: np.ndarray  # b(1 - e^{-h1(1-π)W + early(1-π)})
 
 
 class OfferUplift:
@@ -566,7 +666,10 @@ class OfferUplift:
         self.demand = consumer_demand(cfg, pop, st, idx, now, awake)
         self.satisfied = satisfied_share(cfg, pop, st, idx, now)
         self.organic = OrganicHazard.of(cfg, pop, st, idx, now)
-        self.p_control = _read_only(1.0 - np.exp(-self.organic.at(self.demand) * self.window))
+        self.browsing, self.browsing_full = browsing_demand(cfg, pop, st, idx, now)
+        self.lag = np.minimum(session_lag(cfg, now), np.float32(self.window))
+        h0 = self.organic.at(self.demand, self.browsing)
+        self.p_control = _read_only(1.0 - np.exp(-h0 * self.window))
         self.fatigue_factor = np.exp(-np.float32(r.fatigue_penalty) * self.fatigue)
         self.sensitivity = pop.discount_sensitivity[idx]
         lc_resp = np.asarray(cfg.lifecycle.response_multiplier, np.float32)
@@ -586,7 +689,7 @@ class OfferUplift:
             self.depth,
             self.lifecycle_response,
         )
-        converted = 1.0 - np.exp(-(pair.organic_treated + a) * self.window)
+        converted = 1.0 - np.exp(-(pair.organic_treated + a) * self.window + pair.early)
         p1 = ch.no_backlash * converted + pair.backlash_part
         return {
             "uplift": p1 - self.p_control,
@@ -641,11 +744,16 @@ class OfferUplift:
             awareness = category_weight(floor, aw_c, g_c)
             share_c = share if g_c is None else share * g_c
             demand = self.demand + (1 - floor) * share_c * ch.awareness_gain * (1 - aw_c)
+            sp_c = cart_pair_share(self.cfg, share, self.pop.n_categories)
+            if g_c is not None:
+                sp_c = sp_c * g_c
+            browsing = self.browsing + (1 - floor) * sp_c * ch.awareness_gain * (1 - aw_c)
         else:
             relevance = np.full(n, np.float32(1.0))
             awareness = self.demand
             gain = generic_awareness_gain(ch.awareness_gain, self.pop.n_categories)
             demand = self.demand + gain * (self.satisfied - self.demand)
+            browsing = self.browsing + gain * (self.browsing_full - self.browsing)
         a = persuasion_before_offer(
             ch.lift,
             relevance,
@@ -655,10 +763,14 @@ class OfferUplift:
             self.fatigue_factor,
             self.organic.attitude_factor,
         )
-        h1 = self.organic.at(demand.astype(np.float32))
+        browsing = browsing.astype(np.float32)
+        h1 = self.organic.at(demand.astype(np.float32), browsing)
+        early = self.organic.browse * (browsing - self.browsing) * self.lag
         pen = self.cfg.creepiness.purchase_penalty
-        backlash_part = ch.backlash * (1.0 - np.exp(-h1 * (1.0 - pen) * self.window))
-        self._pair = _PairTerms((channel, category), a, h1, backlash_part)
+        backlash_part = ch.backlash * (
+            1.0 - np.exp(-h1 * (1.0 - pen) * self.window + early * (1.0 - pen))
+        )
+        self._pair = _PairTerms((channel, category), a, h1, early, backlash_part)
         return self._pair
 
 

@@ -24,7 +24,7 @@ from sim.contact import (
 )
 from sim.ledger import ContactStatus
 from sim.market import Market
-from sim.response import organic_hazard
+from sim.response import OrganicHazard, browsing_demand, organic_hazard, session_lag
 from sim.streams import Purpose
 
 EMAIL = CHANNELS.index("email")
@@ -197,7 +197,9 @@ def test_closed_form_awareness_gain_is_the_markets(make_cfg) -> None:
     hazard by what the market's contact does to it: e-mail without persuasion (lift 0) or
     purchase penalty, 5,000 consumers at day 3.4 (carts, returns and dips live, seed 7),
     half the contacts generic and half about a category; the hazards are read back from the
-    conversion probabilities (constant hazard over the window W: h = -log(1 - p)/W)."""
+    conversion probabilities (constant hazard over the window W: h = -log(1 - p)/W), less
+    the browsing hazard the sessions' lag holds back (they feel the gain from the next day,
+    0.6 days after the contact: :func:`sim.response.session_lag`)."""
     base = make_cfg(n=5000, days=10)
     channels = dict(base.channels)
     channels["email"] = dataclasses.replace(channels["email"], lift=0.0)
@@ -219,8 +221,14 @@ def test_closed_form_awareness_gain_is_the_markets(make_cfg) -> None:
         - np.log1p(-eu["p_treated"].astype(np.float64))
     ) / window
     before = organic_hazard(cfg, m.pop, m.state, who, m.now).astype(np.float64)
+    browsing_before = browsing_demand(cfg, m.pop, m.state, who, m.now)[0]
     res = m.contact(who, EMAIL, category)
     after = organic_hazard(cfg, m.pop, m.state, who, m.now).astype(np.float64)
+    browse = OrganicHazard.of(cfg, m.pop, m.state, who, m.now).browse
+    held_back = browse * (browsing_demand(cfg, m.pop, m.state, who, m.now)[0] - browsing_before)
+    lag = float(session_lag(cfg, m.now))
+    assert lag == pytest.approx(0.6, abs=1e-6)
+    after -= held_back.astype(np.float64) * lag / window
     landed = res.delivered & ~res.backlash & (m.state.attitude[who] == 0)
     assert landed.mean() > 0.9
     for part in (generic, ~generic):

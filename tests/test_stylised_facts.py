@@ -28,15 +28,42 @@ def test_response_rates_rise_from_mass_to_triggered_to_one_to_one(seed: int) -> 
     assert oracle >= 2.5 * mass and oracle > trig
 
 
-@pytest.mark.parametrize("seed", SEEDS)
-def test_high_response_is_not_high_uplift(seed: int) -> None:
+CALIBRATED_AWARENESS = (
+    "Finding since the Hillstrom-calibrated e-mail (awareness gain 0.998, at its bound; "
+    "persistence not identified by Hillstrom's two weeks): each e-mail's lasting awareness "
+    "counts in the true incremental conversions over the whole horizon. "
+)
+
+
+def _fact_2_cases() -> list[object]:
+    triggered = pytest.mark.xfail(
+        strict=True,
+        reason=CALIBRATED_AWARENESS
+        + "Triggered e-mails' true incremental conversions per contact (0.166-0.171, "
+        "seeds 1-3) exceed their 7-day response rate (0.111-0.126): the 2x fails.",
+    )
+    propensity_2 = pytest.mark.xfail(
+        strict=True,
+        reason=CALIBRATED_AWARENESS
+        + "Seed 2: propensity targeting responds at 0.0828, 1.35x its true incremental "
+        "conversions per contact (0.0614): the 1.5x fails (it holds at seeds 1 and 3).",
+    )
+    cases: list[object] = []
+    for seed in SEEDS:
+        cases.append(pytest.param(seed, "triggered", 2.0, marks=triggered))
+        marks = [propensity_2] if seed == 2 else []
+        cases.append(pytest.param(seed, "one_to_one_propensity", 1.5, marks=marks))
+    return cases
+
+
+@pytest.mark.parametrize(("seed", "strategy", "factor"), _fact_2_cases())
+def test_high_response_is_not_high_uplift(seed: int, strategy: str, factor: float) -> None:
     """Fact 2 (seeds 1-3): triggered and propensity targeting respond far above their true
     uplift per contact: measured response at least 2x (triggered) and 1.5x (propensity,
     whose 20 % discounts do persuade) the true incremental conversions per contact."""
-    for strategy, factor in (("triggered", 2.0), ("one_to_one_propensity", 1.5)):
-        m = run("default", strategy, seed)
-        true_uplift = m["incremental_conversions"]["true"] / m["contacts"]
-        assert m["response_rate"] > factor * true_uplift, strategy
+    m = run("default", strategy, seed)
+    true_uplift = m["incremental_conversions"]["true"] / m["contacts"]
+    assert m["response_rate"] > factor * true_uplift, strategy
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -73,6 +100,14 @@ def test_one_to_one_wins_with_individual_tastes_and_high_value(preset: str, seed
     assert all(oracle > v for v in others.values()), others
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason=CALIBRATED_AWARENESS
+    + "Display mass does not raise the one-to-one follow-up's true return: hybrid minus "
+    "mass 73.4k / 72.8k / 69.8k vs the follow-up alone 79.4k / 76.7k / 74.3k (seeds 1-3): "
+    "a likely mechanism, not yet shown by an ablation: the e-mail follow-up's own "
+    "awareness gain (near 1) leaves little of the gap for display to close.",
+)
 @pytest.mark.parametrize("seed", SEEDS)
 def test_mass_raises_the_return_of_the_follow_up(seed: int) -> None:
     """Fact 5 (seeds 1-3): the follow-up's true return with mass (hybrid minus mass alone)

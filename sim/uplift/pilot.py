@@ -11,8 +11,8 @@ the outcome over ``window_days``) and what only the simulator knows:
   world (the direct potential outcome, :mod:`sim.truth`); ``y_control`` from the
   no-pilot world;
 * ``tau_<arm> = y_<arm> - y_control``: the true (realised) uplift;
-* ``tau_expected_<arm>``: the closed-form expected uplift at send time
-  (:func:`sim.response.expected_uplift`).
+* ``tau_expected_<arm>``: the closed-form expected uplift at send time over the pilot's
+  ``window_days`` (:func:`sim.response.expected_uplift`).
 """
 
 from __future__ import annotations
@@ -178,7 +178,9 @@ class _PilotProcess:
         if self.force_arm is None:
             self.features = market.features(kinds).iloc[sample].reset_index(drop=True)
             for arm, offer in zip(cfg.arms, offers, strict=True):
-                self.expected[arm.name] = market.expected_uplift(sample, **offer)["uplift"]
+                self.expected[arm.name] = market.expected_uplift(
+                    sample, **offer, outcome_days=cfg.window_days
+                )["uplift"]
         for j, offer in enumerate(offers):
             if self.force_arm is not None and j != self.force_arm:
                 continue
