@@ -128,8 +128,12 @@ def sub(profile: dict[str, Any], study: str) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if {"-h", "--help"} & set(args):
+        print(__doc__)
+        return 0
     try:
-        profile = load_profile(sys.argv[1:] if argv is None else argv)
+        profile = load_profile(args)
     except UsageError as exc:
         print(f"Invalid command: {exc}", file=sys.stderr)
         return 2

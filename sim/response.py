@@ -532,7 +532,8 @@ def expected_uplift(
     probability b, penalty π, and h1 the organic hazard after the contact's awareness
     gain (on the purchase rate and on the carts of the sessions to come, see
     :class:`OrganicHazard`).  Effects beyond the window (lasting awareness, word of mouth)
-    are left out, and so is the day a contact's awareness gain takes to reach sessions.
+    are left out; the carts of the sessions before the next interval opens, which do
+    not feel the contact yet, are taken back (:func:`session_lag`).
     Returns ``uplift`` (conversion probability),
     ``p_treated``, ``p_control``, ``backlash`` and ``persuasion``.
     """

@@ -36,3 +36,12 @@ def test_bad_profile_and_keys_are_named() -> None:
         load_profile(["profile=tiny", "seeds=3"])
     with pytest.raises(UsageError, match="studies"):
         load_profile(["profile=tiny", "studies=tuned,phse"])
+
+
+def test_help_prints_the_usage_and_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--help`` prints the module's usage (naming ``profile=``) and runs nothing; a bare
+    word is refused with exit 2."""
+    assert main(["--help"]) == 0
+    assert "profile=full" in capsys.readouterr().out
+    assert main(["tiny"]) == 2
+    assert "key=value" in capsys.readouterr().err

@@ -6,7 +6,7 @@ row per contender with what the marketer measured and what was true, plus proven
 (git commit, the job's config hash, seed, consumers).  Jobs are keyed by the hash of their
 whole config, so a study folder can be reused and a cut-off run resumes from what finished:
 each job's rows are written atomically to ``<work>/<study>/<hash>.parquet`` and a job whose
-file exists is not run again.  :func:`run_jobs` runs the missing jobs with joblib (one thread
+file exists is not run again.  :meth:`JobRunner.run` runs the missing jobs with joblib (one thread
 per worker), or on a Ray cluster through joblib's Ray backend; results do not depend on the
 launcher or the number of workers.
 """
