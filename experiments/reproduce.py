@@ -30,7 +30,7 @@ from experiments.store import atomic_write_bytes
 from experiments.studies import plots as figs
 from experiments.studies import sensitivity as sens
 from experiments.studies.claims import claims_table
-from experiments.studies.jobs import JobRunner, run_cell_job
+from experiments.studies.jobs import JobRunner, run_cell_job, stamped
 from experiments.studies.tuned import (
     evaluation_jobs,
     run_tune_job,
@@ -230,7 +230,7 @@ def run_sensitivity(
     )
     y = sens.delta(rows).reindex(labels).to_numpy(float)
     morris = sens.morris_table(params, X, y, s["seed"])
-    write_csv(out, "morris.csv", morris)
+    write_csv(out, "morris.csv", stamped(morris, rows))
 
     top = tuple(p for p in params if p.name in set(morris["parameter"].head(s["top"])))
     Xs = sens.sobol_points(top, s["sobol_n"], s["seed"])
@@ -245,7 +245,7 @@ def run_sensitivity(
     )
     ys = sens.delta(rows).reindex(labels).to_numpy(float)
     sobol = sens.sobol_table(top, ys, s["seed"])
-    write_csv(out, "sobol.csv", sobol)
+    write_csv(out, "sobol.csv", stamped(sobol, rows))
 
     first, second = (next(p for p in top if p.name == n) for n in sobol["parameter"].head(2))
     grid = s["map_grid"]

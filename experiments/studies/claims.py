@@ -287,8 +287,18 @@ def claims_table(out: Path) -> pd.DataFrame:
     """The claims table from the study tables in ``out``."""
     rows = [build(out) for build in CLAIMS]
     cols = ["claim", "source", "verdict", "evidence", "interval", "conditions"]
-    table = pd.DataFrame(rows).reindex(columns=cols)
-    return table.fillna("")
+    table = pd.DataFrame(rows).reindex(columns=cols).fillna("")
+    revs: set[str] = set()  # the git revisions of the tables the claims are read from
+    for path in sorted(out.glob("*.csv")):
+        if path.name != "claims.csv":
+            head = pd.read_csv(path, nrows=0).columns
+            if "git_rev" in head:
+                revs |= {
+                    r
+                    for v in pd.read_csv(path, usecols=["git_rev"])["git_rev"].dropna()
+                    for r in str(v).split()
+                }
+    return table.assign(git_rev=" ".join(sorted(revs)))
 
 
 __all__ = ["CLAIMS", "NO_CLEAR_WINNER", "claims_table"]

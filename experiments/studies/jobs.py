@@ -139,6 +139,25 @@ def run_cell_job(job: CellJob) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def provenance_of(rows: pd.DataFrame) -> dict[str, str]:
+    """What produced a summary row: the seeds, config hashes and git revisions of the job
+    rows it was computed from (each set sorted, space-separated)."""
+
+    def joined(col: str) -> str:
+        return " ".join(sorted({str(v) for v in rows[col]})) if col in rows else ""
+
+    return {
+        "seeds": joined("seed"),
+        "config_hashes": joined("config_hash"),
+        "git_rev": joined("git_rev"),
+    }
+
+
+def stamped(table: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with the :func:`provenance_of` ``rows`` on every row."""
+    return table.assign(**provenance_of(rows))
+
+
 @dataclass
 class JobRunner:
     """Runs jobs into a study folder, skipping those already stored (resume)."""

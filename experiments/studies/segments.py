@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from experiments.studies.jobs import CellJob, Contender, frozen, market_for
+from experiments.studies.jobs import CellJob, Contender, frozen, market_for, provenance_of
 from experiments.studies.paired import paired
 from experiments.studies.tuned import best_settings
 from experiments.studies.tuning import FAMILIES
@@ -93,8 +93,7 @@ def granularity_summary(rows: pd.DataFrame, level: float = 0.95) -> pd.DataFrame
                     "best_vs_kmax": json.dumps(
                         None if vs_hi is None else [vs_hi.mean, vs_hi.lo, vs_hi.hi]
                     ),
-                    "config_hashes": " ".join(sorted(set(g["config_hash"]))),
-                    "git_rev": g["git_rev"].iloc[0],
+                    **provenance_of(g),
                 }
             )
     return pd.DataFrame(out)

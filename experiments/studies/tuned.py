@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.store import provenance
-from experiments.studies.jobs import CellJob, Contender, frozen, market_for
+from experiments.studies.jobs import CellJob, Contender, frozen, market_for, provenance_of
 from experiments.studies.paired import NO_CLEAR_WINNER, paired, seeds_needed
 from experiments.studies.tuning import FAMILIES, tune
 from sim import presets
@@ -188,9 +188,7 @@ def summary(rows: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
                 "contacts_mean": float(g["contacts"].mean()),
                 "response_rate_mean": float(g["response_rate"].mean()),
                 "overrides": g["strategy_overrides"].iloc[0],
-                "seeds": " ".join(map(str, sorted(g["seed"]))),
-                "config_hashes": " ".join(sorted(set(g["config_hash"]))),
-                "git_rev": g["git_rev"].iloc[0],
+                **provenance_of(g),
             }
         )
     return pd.DataFrame(out)
@@ -232,6 +230,13 @@ def verdicts(rows: pd.DataFrame, families: list[str], level: float = 0.95) -> pd
                     "verdict": pr.verdict,
                     "resolved": pr.verdict != NO_CLEAR_WINNER,
                     "seeds_needed": seeds_needed(sd, pr.mean),
+                    **provenance_of(
+                        g[
+                            g["contender"].isin(
+                                [contender_name(a, "measured"), contender_name(b, "measured")]
+                            )
+                        ]
+                    ),
                 }
             )
     return pd.DataFrame(out)

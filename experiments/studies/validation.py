@@ -18,7 +18,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from experiments.studies.jobs import CellJob, Contender, frozen
+from experiments.studies.jobs import CellJob, Contender, frozen, provenance_of
 
 OPTIONS = (
     "mass",
@@ -71,9 +71,7 @@ def estimand_summary(rows: pd.DataFrame) -> pd.DataFrame:
                 "bias_vs_total_se": bias_se,
                 "z_total": bias / bias_se if bias_se else math.nan,
                 "pulled_forward_share_mean": float(g["pulled_forward_share"].astype(float).mean()),
-                "config_hashes": " ".join(sorted(set(g["config_hash"]))),
-                "seeds": " ".join(map(str, sorted(g["seed"]))),
-                "git_rev": g["git_rev"].iloc[0],
+                **provenance_of(g),
             }
         )
     return pd.DataFrame(out)
@@ -125,7 +123,7 @@ def step_summary(rows: pd.DataFrame) -> pd.DataFrame:
                 "seed_se": se_a,
                 "paired_se": paired_se,
                 "within_seed_se": abs(diff) <= se_a,
-                "git_rev": g["git_rev"].iloc[0],
+                **provenance_of(g),
             }
         )
     return pd.DataFrame(out)

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from experiments.studies.jobs import CellJob, Contender, frozen, market_for
+from experiments.studies.jobs import CellJob, Contender, frozen, market_for, provenance_of
 from experiments.studies.paired import NO_CLEAR_WINNER, paired, winner
 from experiments.studies.tuned import ONE_TO_ONE, best_settings
 from experiments.studies.tuning import FAMILIES
@@ -105,8 +105,7 @@ def variant_summary(rows: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
                 "diff_hi": verdict.hi,
                 "one_to_one_verdict": verdict.verdict,
                 "means": json.dumps({k: round(float(v.mean()), 2) for k, v in values.items()}),
-                "config_hashes": " ".join(sorted(set(g["config_hash"]))),
-                "git_rev": g["git_rev"].iloc[0],
+                **provenance_of(g),
             }
         )
         out.append(row)
