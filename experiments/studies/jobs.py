@@ -144,7 +144,9 @@ def provenance_of(rows: pd.DataFrame) -> dict[str, str]:
     rows it was computed from (each set sorted, space-separated)."""
 
     def joined(col: str) -> str:
-        return " ".join(sorted({str(v) for v in rows[col]})) if col in rows else ""
+        if col not in rows:
+            return ""
+        return " ".join(str(v) for v in sorted({v for v in rows[col].tolist() if v == v}))
 
     return {
         "seeds": joined("seed"),
@@ -154,8 +156,9 @@ def provenance_of(rows: pd.DataFrame) -> dict[str, str]:
 
 
 def stamped(table: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
-    """``table`` with the :func:`provenance_of` ``rows`` on every row."""
-    return table.assign(**provenance_of(rows))
+    """``table`` with the :func:`provenance_of` ``rows`` and their market sizes on every row."""
+    sizes = " ".join(str(n) for n in sorted(set(rows["n_consumers"].tolist())))
+    return table.assign(n_consumers=sizes, **provenance_of(rows))
 
 
 @dataclass

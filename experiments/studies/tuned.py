@@ -230,6 +230,7 @@ def verdicts(rows: pd.DataFrame, families: list[str], level: float = 0.95) -> pd
                     "verdict": pr.verdict,
                     "resolved": pr.verdict != NO_CLEAR_WINNER,
                     "seeds_needed": seeds_needed(sd, pr.mean),
+                    "n_consumers": int(g["n_consumers"].iloc[0]),
                     **provenance_of(
                         g[
                             g["contender"].isin(
