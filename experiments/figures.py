@@ -6,7 +6,7 @@ table holds are drawn, in one style, into ``--out``.  By default that is the swe
 folder (``<sweep dir>/figures/``) for a sweep folder or its ``results.parquet``, and a
 fresh ``outputs/figures/<table>_<time>/`` for any other table: an ad-hoc run never
 writes into the committed ``results/``, which changes only when asked for explicitly
-(``--out results/figures``, or :mod:`experiments.publish`).
+(``--out results/sweeps/figures``, or :mod:`experiments.publish`).
 
 ``granularity.png``
     incremental profit and ROI (incremental profit / campaign cost, a ratio, on a

@@ -5,11 +5,14 @@ commands that write into ``results/``; every other command writes into its own r
 or ``outputs/``:
 
 ``figures [--study S]``
-    redraw ``results/figures/<study>.png`` and its numbers ``<study>.csv`` from the
-    committed study table ``results/<study>.csv`` (every study, or those named);
+    redraw ``results/sweeps/figures/<study>.png`` and its numbers ``<study>.csv`` from the
+    committed study table ``results/sweeps/<study>.csv`` (every study, or those named);
 ``study <name> <sweep dir>``
     collect a finished sweep, write its table cut to the study columns as
-    ``results/<name>.csv`` and draw ``results/figures/<name>.png`` from it.
+    ``results/sweeps/<name>.csv`` and draw ``results/sweeps/figures/<name>.png`` from it.
+
+The Hydra sweeps' tables live in ``results/sweeps/``, apart from the tuned studies'
+``results/*.csv`` of :mod:`experiments.reproduce`, which share some of their names.
 
 ``--results DIR`` writes elsewhere (e.g. to compare a fresh sweep with the committed
 figures).  The committed comparison (``results/compare_default/``) and calibration
@@ -59,12 +62,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m experiments.publish", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument(
-        "--results", type=Path, default=RESULTS_DIR, help="results folder (default: the repo's)"
+        "--results",
+        type=Path,
+        default=RESULTS_DIR / "sweeps",
+        help="results folder (default: the repo's results/sweeps)",
     )
     sub = parser.add_subparsers(dest="what", required=True)
     fig = sub.add_parser("figures", help="redraw the study figures from the committed tables")
     fig.add_argument("--study", choices=STUDIES, action="append")
-    st = sub.add_parser("study", help="a finished sweep -> results/<study>.csv and its figure")
+    st = sub.add_parser(
+        "study", help="a finished sweep -> results/sweeps/<study>.csv and its figure"
+    )
     st.add_argument("name", choices=STUDIES)
     st.add_argument("sweep_dir", type=Path)
     args = parser.parse_args(argv)

@@ -97,7 +97,7 @@ def test_readme_figures_command_leaves_results_untouched(
 def test_default_outputs_are_never_the_committed_results(tmp_path: Path) -> None:
     from experiments.calibrate import parse_args
 
-    committed = default_out(ROOT / "results" / "phase.csv")
+    committed = default_out(ROOT / "results" / "sweeps" / "phase.csv")
     assert committed.parts[:2] == ("outputs", "figures") and "phase" in committed.name
     assert default_out(tmp_path) == tmp_path / "figures"
     assert parse_args(["--quick"]).out.parts[:2] == ("outputs", "calibrate")
@@ -107,7 +107,7 @@ def test_default_outputs_are_never_the_committed_results(tmp_path: Path) -> None
 def test_publish_redraws_the_committed_figures_where_told(tmp_path: Path) -> None:
     from experiments.publish import main as publish_main
 
-    shutil.copy(ROOT / "results" / "roi_curves.csv", tmp_path)
+    shutil.copy(ROOT / "results" / "sweeps" / "roi_curves.csv", tmp_path)
     assert publish_main(["--results", str(tmp_path), "figures", "--study", "roi_curves"]) == 0
     assert (tmp_path / "figures" / "roi_curves.png").stat().st_size > 10_000
 

@@ -265,7 +265,7 @@ def test_x_learner_recovers_true_uplift(seed: int) -> None:
     Measured when written (seeds 0, 1, 2): PEHE / constant 0.97, 0.93, 0.98 (e-mail) and
     0.94, 0.97, 0.97 (e-mail + offer); true Qini 0.11-0.14.  At a 100k pilot the plain
     e-mail arm, whose uplift varies least, misses that standard (ratio 0.99-1.06): see
-    the estimators study (results/estimators.csv) for PEHE against pilot size."""
+    the estimators study (results/sweeps/estimators.csv) for PEHE against pilot size."""
     from sim.uplift.config import EstimatorConfig
     from sim.uplift.estimators import make_estimator
     from sim.uplift.evaluation import pehe, true_qini
