@@ -61,8 +61,9 @@ def step_table() -> pd.DataFrame:
     reason="Finding since the calibrated e-mail (awareness gain 0.998): the weekly mass "
     "e-mail's true profit rises by 743 when the step halves (88,038 -> 88,781, seeds 0-9), "
     "1.02x its seed-to-seed SE (731.5; paired SE 75.6); the other strategies stay within "
-    "(results/step_size.csv).  Mechanism: a contact's awareness gain reaches sessions from "
-    "the next interval on (sim.behaviour), a lag that halves with the step.",
+    "(results/step_size.csv).  Likely mechanism (no ablation yet): a contact's awareness "
+    "gain reaches sessions from the next interval on (sim.behaviour), a lag that halves "
+    "with the step.",
 )
 def test_halving_the_step_changes_no_true_profit_beyond_its_standard_error() -> None:
     table = step_table()
