@@ -108,3 +108,39 @@ def test_a_cell_shares_its_baseline_without_changing_any_figure() -> None:
         assert total.incremental_profit.measured == alone.incremental_profit.measured
         assert total.incremental_profit.direct is None
     assert cell.run(presets.strategy("mass"), truth="none").incremental_profit.true is None
+
+
+def test_tuned_figure_draws_each_bar_beside_its_own_label(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A summary whose families come in alphabetical order (as a groupby writes them) is
+    drawn in the fixed family order with each bar's length, interval and truth tick those of
+    the family its label names (the bars were once drawn in the table's order)."""
+    from experiments.studies import plots
+
+    fams = ["triggered", "mass", "one_to_one_oracle", "contextual"]
+    values = {"triggered": 1.0, "mass": 4.0, "one_to_one_oracle": 9.0, "contextual": -2.0}
+    rows = [
+        {
+            "preset": "default",
+            "family": f,
+            "objective": obj,
+            "profit_true_mean": values[f] + (0.5 if obj == "truth" else 0.0),
+            "profit_true_lo": values[f] - 1,
+            "profit_true_hi": values[f] + 1,
+            "n_consumers": 1000,
+            "n_seeds": 3,
+        }
+        for f in sorted(fams)
+        for obj in ("measured", "truth")
+    ]
+    captured: list[object] = []
+    monkeypatch.setattr(plots, "_save", lambda fig, path: captured.append(fig))
+    plots.tuned_figure(pd.DataFrame(rows), tmp_path / "t.png")
+    ax = captured[0].axes[0]  # type: ignore[attr-defined]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    widths = [p.get_width() for p in ax.patches]
+    by_label = {plots.FAMILY_LABELS[f]: values[f] for f in fams}
+    assert widths == [by_label[lab] for lab in labels]
+    ticks = next(ln for ln in ax.lines if ln.get_label() == "tuned on the truth").get_xdata()
+    assert list(ticks) == [by_label[lab] + 0.5 for lab in labels]

@@ -83,6 +83,7 @@ def tuned_figure(summary: pd.DataFrame, path: Path) -> None:
             fams = sorted(
                 m.index, key=lambda f: list(FAMILY_LABELS).index(f) if f in FAMILY_LABELS else 99
             )
+            m = m.loc[fams]  # bars, labels and ticks in one order
             y = np.arange(len(fams))
             ax.barh(
                 y,
