@@ -73,6 +73,7 @@ MECHANISMS: dict[str, dict[str, Any]] = {
         f"channels.{c}.awareness_gain": 0.0
         for c in ("email", "sms", "push", "social", "direct_mail", "phone", "display")
     },
+    "pull-forward": {"purchase.dip_depth": 0.0},
 }
 """Mechanisms switched off in the attribution study (market overrides)."""
 
