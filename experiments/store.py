@@ -256,8 +256,20 @@ def job_id_for(config: Mapping[str, Any], seed: int) -> str:
 # --------------------------------------------------------------------------- provenance
 
 
+OUTPUT_PATHSPECS: Final = (
+    ":(top,exclude)results",
+    ":(top,exclude)outputs",
+    ":(top,exclude)multirun",
+    ":(top,exclude)paper/generated",
+)
+"""What runs write into the working tree (left out of the ``-dirty`` check)."""
+
+
 def _git_rev() -> str | None:
-    """``git rev-parse HEAD`` of the repository holding this file, ``-dirty`` if modified."""
+    """``git rev-parse HEAD`` of the repository holding this file, ``-dirty`` if its code or
+    configuration is modified (what runs write, ``results/``, ``outputs/``, ``multirun/``
+    and the paper's ``generated/``, does not count: a study writing its own tables must
+    not mark the rows that follow as made by modified code)."""
     here = Path(__file__).resolve().parent
 
     def git(*args: str) -> str:
@@ -272,7 +284,7 @@ def _git_rev() -> str | None:
 
     try:
         rev = git("rev-parse", "HEAD")
-        dirty = bool(git("status", "--porcelain"))
+        dirty = bool(git("status", "--porcelain", "--", ".", *OUTPUT_PATHSPECS))
     except (OSError, subprocess.SubprocessError):
         return None
     return f"{rev}-dirty" if dirty and rev else rev or None

@@ -348,3 +348,26 @@ def test_sigkill_leaves_no_row_and_rerun_completes(tmp_path: Path, phase: str) -
     assert calls == [1]
     assert pd.read_parquet(out / "result.parquet")["status"].tolist() == ["ok"]
     assert temp_files(out) == []  # stale temp files are swept on the re-run
+
+
+def test_git_rev_ignores_what_runs_write_but_not_code() -> None:
+    """A study writing its tables into ``results/`` does not mark the rows that follow as
+    made by modified code; an untracked file beside the code does."""
+    import uuid
+
+    from experiments.store import _git_rev
+
+    root = Path(__file__).resolve().parents[1]
+    before = _git_rev()
+    if before is None:
+        pytest.skip("not a git checkout")
+    name = f"_probe_{uuid.uuid4().hex}"
+    output, code = root / "results" / f"{name}.csv", root / f"{name}.py"
+    try:
+        output.write_text("a\n1\n")
+        assert _git_rev() == before
+        code.write_text("x = 1\n")
+        assert _git_rev() == before.removesuffix("-dirty") + "-dirty"
+    finally:
+        output.unlink(missing_ok=True)
+        code.unlink(missing_ok=True)
