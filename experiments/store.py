@@ -284,7 +284,7 @@ def _git_rev() -> str | None:
 
     try:
         rev = git("rev-parse", "HEAD")
-        dirty = bool(git("status", "--porcelain", "--", ".", *OUTPUT_PATHSPECS))
+        dirty = bool(git("status", "--porcelain", "--", ":/", *OUTPUT_PATHSPECS))
     except (OSError, subprocess.SubprocessError):
         return None
     return f"{rev}-dirty" if dirty and rev else rev or None
