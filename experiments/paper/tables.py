@@ -394,8 +394,13 @@ def verdicts(inputs: Inputs) -> Table:
     f = "verdicts.csv"
     t = inputs.table(f)
     rows = []
+    shown: set[tuple[str, str, str]] = set()
     for i in t.index:
         r = t.loc[i]
+        pair = (r["preset"], r["a"], r["b"])
+        if pair in shown:  # the winner is also the best one-to-one: one row says both
+            continue
+        shown.add(pair)
         rows.append(
             [
                 text(market(r["preset"])),
