@@ -76,7 +76,7 @@ from sim.hazard import FAR, Terms, band_time, covered, decayed, solve
 from sim.ledger import Table
 from sim.observe import NEVER, EventFeed, Observations
 from sim.population import Population, Stage
-from sim.response import RETURN_HORIZON, consumer_demand, demand_factor
+from sim.response import RETURN_HORIZON, cart_add_probability, consumer_demand, demand_factor
 from sim.state import Horizons, MarketState
 from sim.streams import Purpose, Streams
 
@@ -211,9 +211,7 @@ class Interval:
             weights *= dip
         day = self.day
         s_cat = draw_category(weights, s.uniform_at(Purpose.BROWSE_CATEGORY, sessions, day))
-        p_cart = np.minimum(
-            f32(b.cart_add_prob) * pop.n_categories * pop.share[sessions, s_cat], 0.9
-        )
+        p_cart = cart_add_probability(cfg, pop.share[sessions, s_cat], pop.n_categories)
         add = s.uniform_at(Purpose.CART, sessions, day) < p_cart
         new = sessions[add]
         u_ab = s.uniform_at(Purpose.ABANDON, new, day).astype(np.float64)

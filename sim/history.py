@@ -8,7 +8,7 @@ from sim.config import MarketConfig
 from sim.dip import recovered_at, replenishment
 from sim.observe import NEVER, Observations
 from sim.population import Population, Stage
-from sim.response import demand_factor
+from sim.response import cart_add_probability, demand_factor
 from sim.state import MarketState
 from sim.streams import Purpose, Streams
 
@@ -76,7 +76,7 @@ def _seed_rows(
     ends = b.cart_purchase_rate + b.cart_abandon_rate
     back = -np.expm1(-b.abandoner_return_rate * b.abandoner_memory_days)
     q = (b.cart_purchase_rate + b.cart_abandon_rate * back) / ends if ends > 0 else 0.0
-    p_cart = np.minimum(f32(b.cart_add_prob) * pop.n_categories * share, 0.9)
+    p_cart = cart_add_probability(cfg, share, pop.n_categories)
     lam = weight * ((pop.base_rate[rows] * stage)[:, None] + f32(b.browse_rate * q) * p_cart)
     lam = lam / (1.0 + lam * (cfg.purchase.dip_depth / 2.0) * replenishment(cfg))
     lam = lam * span[:, None]

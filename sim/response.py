@@ -181,6 +181,13 @@ def satisfied_share(
     return out
 
 
+def cart_add_probability(cfg: MarketConfig, share: np.ndarray, n_categories: int) -> np.ndarray:
+    """``p_ic = min(p_cart·C·s_ic, 0.9)``: the chance that a session in category c adds a
+    cart (``share``: s_ic of the session's categories; the market, the seeded history and
+    the closed form all use this one operation)."""
+    return np.minimum(np.float32(cfg.behaviour.cart_add_prob) * n_categories * share, 0.9)
+
+
 def cart_conversion(cfg: MarketConfig) -> float:
     """``q_W``: the probability that a session's cart ends in a purchase within the response
     window W, for a session at a uniform time in the window.  The cart is bought at once
@@ -225,7 +232,7 @@ def browsing_demand(
     by ``(γ/C)·(Σ_c s_ic p_ic g_ic - B_i)``)."""
     floor = np.float32(cfg.response.awareness_floor)
     share = pop.share[idx]
-    sp = np.minimum(np.float32(cfg.behaviour.cart_add_prob * pop.n_categories) * share, 0.9)
+    sp = cart_add_probability(cfg, share, pop.n_categories)
     sp *= share
     b = np.einsum("ij,ij->i", sp, st.awareness[idx], dtype=np.float32)
     b *= 1.0 - floor
@@ -245,8 +252,7 @@ def browsing_demand(
 
 def cart_pair_share(cfg: MarketConfig, share_c: np.ndarray, n_categories: int) -> np.ndarray:
     """``s_ic p_ic`` of one category per consumer (see :func:`browsing_demand`)."""
-    p = np.minimum(np.float32(cfg.behaviour.cart_add_prob * n_categories) * share_c, 0.9)
-    return share_c * p
+    return share_c * cart_add_probability(cfg, share_c, n_categories)
 
 
 def _live_dips(
