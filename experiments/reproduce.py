@@ -218,33 +218,31 @@ def run_sensitivity(
 ) -> None:
     s = profile["sensitivity"]
     market = sub(profile, "sensitivity")
+
+    def at_points(
+        study: str, params: tuple[sens.Parameter, ...], X: np.ndarray
+    ) -> tuple[pd.DataFrame, np.ndarray]:
+        """The job rows at the points ``X`` of ``params`` and Δ at each point, in order."""
+        labels = [f"{study[0]}{i:05d}" for i in range(len(X))]
+        variants = [
+            sens.point_variant(s["preset"], params, x, lab)
+            for x, lab in zip(X, labels, strict=True)
+        ]
+        rows = runner.run(
+            variant_jobs(study, variants, [s["seed"]], families, trials, market),
+            run_cell_job,
+            study,
+        )
+        return rows, sens.delta(rows).reindex(labels).to_numpy(float)
+
     params = sens.PARAMETERS
     X = sens.morris_points(params, s["morris_trajectories"], s["seed"])
-    labels = [f"m{i:05d}" for i in range(len(X))]
-    variants = [
-        sens.point_variant(s["preset"], params, x, lab) for x, lab in zip(X, labels, strict=True)
-    ]
-    rows = runner.run(
-        variant_jobs("morris", variants, [s["seed"]], families, trials, market),
-        run_cell_job,
-        "morris",
-    )
-    y = sens.delta(rows).reindex(labels).to_numpy(float)
+    rows, y = at_points("morris", params, X)
     morris = sens.morris_table(params, X, y, s["seed"])
     write_csv(out, "morris.csv", stamped(morris, rows))
 
     top = tuple(p for p in params if p.name in set(morris["parameter"].head(s["top"])))
-    Xs = sens.sobol_points(top, s["sobol_n"], s["seed"])
-    labels = [f"s{i:05d}" for i in range(len(Xs))]
-    variants = [
-        sens.point_variant(s["preset"], top, x, lab) for x, lab in zip(Xs, labels, strict=True)
-    ]
-    rows = runner.run(
-        variant_jobs("sobol", variants, [s["seed"]], families, trials, market),
-        run_cell_job,
-        "sobol",
-    )
-    ys = sens.delta(rows).reindex(labels).to_numpy(float)
+    rows, ys = at_points("sobol", top, sens.sobol_points(top, s["sobol_n"], s["seed"]))
     sobol = sens.sobol_table(top, ys, s["seed"])
     write_csv(out, "sobol.csv", stamped(sobol, rows))
 

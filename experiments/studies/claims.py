@@ -291,13 +291,8 @@ def claims_table(out: Path) -> pd.DataFrame:
     revs: set[str] = set()  # the git revisions of the tables the claims are read from
     for path in sorted(out.glob("*.csv")):
         if path.name != "claims.csv":
-            head = pd.read_csv(path, nrows=0).columns
-            if "git_rev" in head:
-                revs |= {
-                    r
-                    for v in pd.read_csv(path, usecols=["git_rev"])["git_rev"].dropna()
-                    for r in str(v).split()
-                }
+            col = pd.read_csv(path, usecols=lambda c: c == "git_rev")  # empty without one
+            revs |= {r for v in col.get("git_rev", pd.Series()).dropna() for r in str(v).split()}
     return table.assign(git_rev=" ".join(sorted(revs)))
 
 
