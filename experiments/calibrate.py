@@ -1,6 +1,6 @@
 """Calibrate the simulated e-mail channel against Hillstrom: ``python -m experiments.calibrate``.
 
-Fits ``channels.email.lift``, ``channels.email.awareness_gain``, ``purchase.base_rate``,
+Fits ``channels.email.lift``, ``channels.email.click_rate``, ``purchase.base_rate``,
 ``behaviour.browse_rate`` and the women's e-mail's engagement so that a simulated
 no-e-mail / women's / men's split of the customer file of
 ``conf/market/hillstrom_like.yaml`` reproduces Hillstrom's visit and conversion rates
@@ -181,7 +181,7 @@ def format_params(p: cal.CalibrationParams) -> str:
         [
             "  conf/market/hillstrom_like.yaml:",
             f"    channels.email.lift           = {p.lift:.6g}",
-            f"    channels.email.awareness_gain = {p.awareness_gain:.6g}",
+            f"    channels.email.click_rate     = {p.click_rate:.6g}",
             f"    purchase.base_rate            = {p.base_rate:.6g}",
             f"    behaviour.browse_rate         = {p.browse_rate:.6g}",
             "  sim/calibration.py FITTED_ENGAGEMENT:",

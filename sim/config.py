@@ -35,8 +35,11 @@ class ChannelConfig:
     mean affinity (0-1) of consumers for the channel.  ``intimacy``: how personal the
     channel feels (multiplies intrusiveness).  ``lift``: persuasion hazard (purchases per
     day) a neutral, generic message adds during the response window.  ``awareness_gain``:
-    share of the awareness gap a contact closes.  ``timing_weight``: how much the hour of
-    delivery matters (0 for direct mail).
+    share of the awareness gap a contact closes (lasting: it fades only with
+    ``awareness.decay``).  ``timing_weight``: how much the hour of delivery matters (0 for
+    direct mail).  ``click_rate``: share of delivered contacts (without backlash) that
+    click through to the site at once: a short-lived visit, logged with the contact
+    (``clicked`` in the ledger), whose purchase effect is the persuasion window (``lift``).
     """
 
     reach: float = spec(0.5, lo=0.0, hi=1.0)
@@ -45,6 +48,7 @@ class ChannelConfig:
     lift: float = spec(0.002, lo=0.0)
     awareness_gain: float = spec(0.05, lo=0.0, hi=1.0)
     timing_weight: float = spec(0.5, lo=0.0, hi=1.0)
+    click_rate: float = spec(0.0, lo=0.0, hi=1.0)
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -55,7 +59,7 @@ def _default_channels() -> dict[str, ChannelConfig]:
     # conf/market/hillstrom_like.yaml), carried into every preset that does not override
     # them.  The other channels' values are set by hand.
     return {
-        "email": ChannelConfig(0.85, 0.55, 0.6, 0.000795141, 0.997791, 0.3),
+        "email": ChannelConfig(0.85, 0.55, 0.6, 0.0012, 0.05, 0.3, 0.07),
         "sms": ChannelConfig(0.55, 0.35, 1.4, 0.0025, 0.05, 0.8),
         "push": ChannelConfig(0.35, 0.40, 1.1, 0.0020, 0.05, 0.8),
         "social": ChannelConfig(0.60, 0.45, 0.7, 0.0008, 0.08, 0.4),

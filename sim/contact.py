@@ -11,9 +11,10 @@ steps, each vectorised over the batch:
    state;
 3. **state changes**, in this order: the persuasion window (:func:`open_boost_window`),
    backlash (:func:`apply_backlash`: penalty window, attitude hit, opt-out), the offer
-   (:func:`make_offer`), the awareness gain (:func:`raise_awareness`: γ of the gap in
-   the contact's category, γ/C in each category for a generic message), fatigue and
-   annoyance (:func:`add_fatigue`) and the marketer's counters (:func:`count_contacts`).
+   (:func:`make_offer`), the click-through (:func:`click_through`), the awareness gain
+   (:func:`raise_awareness`: γ of the gap in the contact's category, γ/C in each
+   category for a generic message), fatigue and annoyance (:func:`add_fatigue`) and
+   the marketer's counters (:func:`count_contacts`).
 
 The equations are those of :mod:`sim.response`.  The order is part of the numbers:
 attitude takes the backlash hit before the annoyance cost, in float32.  Every function
@@ -384,6 +385,22 @@ def add_fatigue(
         return False
     st.attitude[who[annoyed]] -= np.float32(r.annoyance_attitude_cost) * over[annoyed]
     return True
+
+
+def click_through(
+    channels: ChannelArrays, draws: ResponseDraws, sent: Batch, response: Response
+) -> np.ndarray:
+    """Which delivered contacts click through to the site (a draw of their own against
+    the channel's ``click_rate``; none under backlash).  A click is a short-lived visit:
+    it is logged with the contact, and its purchase effect is the persuasion window."""
+    rate = channels.click_rate[sent.channel]
+    if not (rate > 0).any():
+        return np.zeros(sent.size, bool)
+    u = draws.draw(Purpose.RESPONSE_CLICK, response.step, sent.consumer, response.prior)
+    clicked: np.ndarray = u < rate
+    if response.any_backlash:
+        clicked &= ~response.backlash
+    return clicked
 
 
 def count_contacts(obs: Observations, who: np.ndarray, now: float) -> None:

@@ -32,6 +32,7 @@ CONTACT_SCHEMA: dict[str, type] = {
     "opted_out": np.bool_,
     "intrusiveness": np.float32,
     "persuasion": np.float32,
+    "clicked": np.bool_,
 }
 PURCHASE_SCHEMA: dict[str, type] = {
     "time": np.float64,

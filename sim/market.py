@@ -31,6 +31,7 @@ from sim.contact import (
     ResponseDraws,
     add_fatigue,
     apply_backlash,
+    click_through,
     count_contacts,
     eligibility,
     make_offer,
@@ -58,6 +59,7 @@ class ContactResult:
     backlash: np.ndarray
     opted_out: np.ndarray
     persuasion: np.ndarray
+    clicked: np.ndarray  # bool: clicked through (sim.contact.click_through)
 
     @property
     def delivered(self) -> np.ndarray:
@@ -265,6 +267,7 @@ class Market:
             hit = sent.consumer[response.backlash]
             self._backlash_by_tribe += np.bincount(pop.tribe[hit], minlength=pop.n_tribes)
         make_offer(st, sent, now, end)
+        clicked = click_through(self.channels, self._draws, sent, response)
         raise_awareness(st, self.channels, sent)
         annoyed = add_fatigue(cfg, st, self.channels, sent, response.fatigue, now)
         self.horizons.attitude |= annoyed or response.any_backlash
@@ -299,10 +302,11 @@ class Market:
             opted_out=opted_out,
             intrusiveness=on_batch(response.intrusiveness, np.float32),
             persuasion=persuasion,
+            clicked=(clicked := on_batch(clicked, bool)),
         )
         self._next_batch += 1
         return ContactResult(
-            batch.contact_id, batch.consumer, status, backlash, opted_out, persuasion
+            batch.contact_id, batch.consumer, status, backlash, opted_out, persuasion, clicked
         )
 
     def expected_uplift(

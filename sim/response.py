@@ -83,13 +83,20 @@ class ChannelArrays:
     intimacy: np.ndarray
     awareness_gain: np.ndarray
     timing_weight: np.ndarray
+    click_rate: np.ndarray
 
     @classmethod
     def from_config(cls, cfg: MarketConfig) -> ChannelArrays:
         def arr(attr: str) -> np.ndarray:
             return np.array([getattr(cfg.channels[c], attr) for c in CHANNELS], np.float32)
 
-        return cls(arr("lift"), arr("intimacy"), arr("awareness_gain"), arr("timing_weight"))
+        return cls(
+            arr("lift"),
+            arr("intimacy"),
+            arr("awareness_gain"),
+            arr("timing_weight"),
+            arr("click_rate"),
+        )
 
 
 def kinds_sensitivity(cfg: MarketConfig, kinds: np.ndarray) -> np.ndarray:

@@ -65,6 +65,7 @@ class Purpose(enum.IntEnum):
     SESSION_HOUR = 14
     RESPONSE_BACKLASH = 20
     RESPONSE_OPTOUT = 21
+    RESPONSE_CLICK = 22
     ASSIGNMENT = 30
     STRATEGY = 31
     PILOT = 32
