@@ -59,7 +59,7 @@ def _default_channels() -> dict[str, ChannelConfig]:
     # conf/market/hillstrom_like.yaml), carried into every preset that does not override
     # them.  The other channels' values are set by hand.
     return {
-        "email": ChannelConfig(0.85, 0.55, 0.6, 0.0012, 0.05, 0.3, 0.07),
+        "email": ChannelConfig(0.85, 0.55, 0.6, 0.00271623, 0.05, 0.3, 0.0768557),
         "sms": ChannelConfig(0.55, 0.35, 1.4, 0.0025, 0.05, 0.8),
         "push": ChannelConfig(0.35, 0.40, 1.1, 0.0020, 0.05, 0.8),
         "social": ChannelConfig(0.60, 0.45, 0.7, 0.0008, 0.08, 0.4),

@@ -81,7 +81,9 @@ def test_preset_composes_with_the_fitted_values(preset: MarketConfig) -> None:
     assert preset.horizon_days >= cal.WARMUP_DAYS + cal.SEND_HOUR / 24 + cal.WINDOW_DAYS
     p = cal.params_from_preset(preset)
     assert p.lift == preset.channels["email"].lift
-    assert p.awareness_gain == preset.channels["email"].awareness_gain
+    assert p.click_rate == preset.channels["email"].click_rate
+    # The lasting awareness gain is an assumption of the base market, not a fitted value.
+    assert preset.channels["email"].awareness_gain == MarketConfig().channels["email"].awareness_gain
     assert p.base_rate == preset.purchase.base_rate
     assert p.browse_rate == preset.behaviour.browse_rate
     assert 0 < p.womens_engagement <= 1
@@ -143,13 +145,13 @@ def test_pool_adds_counts() -> None:
 
 
 def test_params_vector_round_trip_and_ranges() -> None:
-    p = cal.CalibrationParams(0.0015, 0.74, 0.00047, 0.025, 0.57)
+    p = cal.CalibrationParams(0.0015, 0.074, 0.00047, 0.025, 0.57)
     q = cal.CalibrationParams.from_vector(p.to_vector())
     for name, v in p.as_dict().items():
         assert getattr(q, name) == pytest.approx(v, rel=1e-9)
     with pytest.raises(ValueError, match="lift"):
         cal.CalibrationParams(0.0, 0.5, 0.001, 0.02, 0.5)
-    with pytest.raises(ValueError, match="awareness_gain"):
+    with pytest.raises(ValueError, match="click_rate"):
         cal.CalibrationParams(0.001, 1.5, 0.001, 0.02, 0.5)
 
 

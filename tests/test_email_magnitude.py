@@ -9,14 +9,13 @@ incremental conversions (the total effect) / delivered e-mails must be at most 1
 issue's bound; the seed-to-seed standard error is about 0.04), and a share of the bump
 must be reported as pulled forward (``RunResult.pull_forward``).
 
-The bound fails, a finding (docs/MODEL.md, "Calibration"): 3.1 per 100 (6.2 before a
-generic message's awareness gain was spread over the categories).  The calibrated awareness
-gain is about 1 (Hillstrom's visit uplift needs the e-mail to close the whole awareness gap
-of the featured line) and awareness lasts months (decay 0.005 a day): one generic e-mail
-gives 1.0 per 100 over 14 days, in Hillstrom's range, but 6.5 over 90 days, and each weekly
-e-mail closes a further eighth of every category's gap, so the programme does not saturate
-after its first send (a weekly apparel e-mail, which does, gives 0.72).  The test is a
-strict expected failure, so that it reports as soon as the model meets the bound.
+The bound holds: 0.64 +- 0.03 incremental conversions per 100 e-mails (seeds
+0-2), pulled forward 5.4 %.  Before, with the e-mail's Hillstrom visit uplift carried by a
+lasting awareness gain at its bound (0.998), it failed at 3.11 (a strict expected failure);
+the e-mail's fit now carries that uplift by click-throughs, and its lasting awareness gain
+(0.05) is an assumption Hillstrom cannot check (docs/MODEL.md, "Calibration").  With the
+new fit and the former gain of 0.998 the programme gives 3.52 per 100: the bound rests on
+that assumption, which the sensitivity study varies (0 to 1).
 """
 
 from __future__ import annotations
@@ -43,11 +42,6 @@ def _per_100(r: Any) -> float:
     return 100.0 * r.incremental_conversions.true / r.contacts
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: 3.1 incremental conversions per 100 generic weekly e-mails (seeds 0-2); "
-    "an awareness gain of about 1 that lasts months (docs/MODEL.md, Calibration)",
-)
 def test_weekly_mass_email_stays_within_hillstroms_single_send_range(runs: list[Any]) -> None:
     per_100 = np.array([_per_100(r) for r in runs])
     assert per_100.mean() <= BOUND_PER_100, per_100

@@ -72,9 +72,10 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("discount sensitivity", "market:purchase.discount_sensitivity", 1.0, 6.0),
     Parameter("number of tribes", "market:tribes.n", 4.0, 24.0),
     # Not identified by Hillstrom's two-week window: how long a contact's awareness lasts
-    # (half-life 14-280 days) and how much of the gap one e-mail closes.
+    # (half-life 14-280 days) and how much of the gap one e-mail closes (assumed 0.05; the
+    # range runs from none to the whole gap, the former fit's value).
     Parameter("awareness decay per day", "market:awareness.decay", 0.0025, 0.05, True),
-    Parameter("e-mail awareness gain", "market:channels.email.awareness_gain", 0.1, 1.0),
+    Parameter("e-mail awareness gain", "market:channels.email.awareness_gain", 0.0, 1.0),
 )
 
 
