@@ -83,7 +83,8 @@ def test_preset_composes_with_the_fitted_values(preset: MarketConfig) -> None:
     assert p.lift == preset.channels["email"].lift
     assert p.click_rate == preset.channels["email"].click_rate
     # The lasting awareness gain is an assumption of the base market, not a fitted value.
-    assert preset.channels["email"].awareness_gain == MarketConfig().channels["email"].awareness_gain
+    assumed = MarketConfig().channels["email"].awareness_gain
+    assert preset.channels["email"].awareness_gain == assumed
     assert p.base_rate == preset.purchase.base_rate
     assert p.browse_rate == preset.behaviour.browse_rate
     assert 0 < p.womens_engagement <= 1

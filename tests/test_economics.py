@@ -66,6 +66,7 @@ def add_contacts(ledger: Ledger, rows: list[dict[str, Any]]) -> None:
         "opted_out": False,
         "intrusiveness": 0.0,
         "persuasion": 0.0,
+        "clicked": False,
     }
     start = len(ledger.contacts)
     cols = {k: np.array([r.get(k, v) for r in rows]) for k, v in defaults.items()}
