@@ -202,6 +202,7 @@ def calibration_rates(inputs: Inputs) -> Table:
 PARAM_LABELS = {
     "lift": "e-mail persuasion lift (purchases per day)",
     "awareness_gain": "e-mail awareness gain",
+    "click_rate": "e-mail click-through rate (share of e-mails delivered)",
     "base_rate": "organic purchase rate per day",
     "browse_rate": "browsing rate per day",
     "womens_engagement": "engagement of the women's e-mail (men's = 1)",
