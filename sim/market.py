@@ -286,6 +286,7 @@ class Market:
         backlash = on_batch(response.backlash, bool)
         opted_out = on_batch(opted_out, bool)
         persuasion = on_batch(response.persuasion, np.float32)
+        clicked = on_batch(clicked, bool)
         self.ledger.contacts.append(
             contact_id=batch.contact_id,
             batch=self._next_batch,
@@ -302,7 +303,7 @@ class Market:
             opted_out=opted_out,
             intrusiveness=on_batch(response.intrusiveness, np.float32),
             persuasion=persuasion,
-            clicked=(clicked := on_batch(clicked, bool)),
+            clicked=clicked,
         )
         self._next_batch += 1
         return ContactResult(

@@ -25,31 +25,22 @@ N = 20_000
 SEED = 11
 
 
-def run_with_contact(cfg: Any, channel: int, holdout_share: float = 0.1) -> Market:
-    market = Market(cfg, SEED)
-    everyone = np.arange(cfg.n_consumers)
-    held = (everyone % 10) < round(10 * holdout_share)
-
-    def process() -> Any:
-        yield market.env.timeout(2.4)
-        market.contact(everyone, channel=channel, category=0, holdout=held)
-
-    market.env.process(process())
-    return market.run()
-
-
 def with_click_rate(make_cfg: Any, rate: float) -> Any:
     cfg = make_cfg(n=N, days=6.0)
     email = dataclasses.replace(cfg.channels["email"], click_rate=rate, reach=0.9)
     return dataclasses.replace(cfg, channels={**cfg.channels, "email": email})
 
 
+def one_email(deep_blast: Any, channel: int = EMAIL) -> Any:
+    """Everyone contacted once, day 2 at 09:36, in category 0, 10 % held out (id mod 10)."""
+    return deep_blast(days=(2.0,), hour=9.6, channel=channel, depth=0.0, kinds=0, holdout_share=0.1)
+
+
 @pytest.fixture(scope="module")
-def pair(request: pytest.FixtureRequest) -> tuple[Market, Market]:
-    make_cfg = request.getfixturevalue("make_cfg")
+def pair(make_cfg: Any, run_market: Any, deep_blast: Any) -> tuple[Market, Market]:
     return (
-        run_with_contact(with_click_rate(make_cfg, 0.4), EMAIL),
-        run_with_contact(with_click_rate(make_cfg, 0.0), EMAIL),
+        run_market(with_click_rate(make_cfg, 0.4), SEED, one_email(deep_blast)),
+        run_market(with_click_rate(make_cfg, 0.0), SEED, one_email(deep_blast)),
     )
 
 
@@ -75,7 +66,9 @@ def test_a_click_buys_nothing_by_itself(pair: tuple[Market, Market]) -> None:
     np.testing.assert_array_equal(clicks.state.awareness, none.state.awareness)
 
 
-def test_a_channel_without_click_rate_never_clicks(make_cfg: Any) -> None:
-    market = run_with_contact(with_click_rate(make_cfg, 0.4), SMS)
+def test_a_channel_without_click_rate_never_clicks(
+    make_cfg: Any, run_market: Any, deep_blast: Any
+) -> None:
+    market = run_market(with_click_rate(make_cfg, 0.4), SEED, one_email(deep_blast, SMS))
     assert market.cfg.channels["sms"].click_rate == 0.0
     assert not market.ledger.contacts.column("clicked").any()
