@@ -199,7 +199,8 @@ class Interval:
         x_browse = f32(b.browse_rate) * demand
         if world.horizons.attitude:
             x_browse *= np.exp(f32(cfg.response.attitude_effect) * st.attitude)
-        x_browse *= exposure
+        if np.ndim(exposure) or exposure != 1:  # (whole days: x 1 would change nothing)
+            x_browse *= exposure
         sessions, used = tick(self.clock("session"), x_browse, not self.whole)
         del x_browse
         _, s_time = band_time(pop.active_hour[sessions], t0, t1, used, BAND_HOURS)
@@ -437,13 +438,16 @@ class Interval:
             return terms.invert(a, cum, e, t1)
         tau = np.empty(a.shape[0])
         one = np.flatnonzero(~inside)
-        part = terms if one.size == a.shape[0] else terms.take(one)
-        c, k = part.piece(a[one], np.full(one.size, t1))
-        tau[one] = a[one] + solve(c, k, part.memory, e[one] - cum[one], t1 - a[one])
+        p, q, left = a[one], np.full(one.size, t1), e[one] - cum[one]
         rest = np.flatnonzero(inside)
-        if rest.size:
-            tau[rest] = terms.take(rest).invert(a[rest], cum[rest], e[rest], t1)
-        return tau
+        if rest.size:  # their pieces located, every root found in one pass: τ ≥ p
+            p_r, q_r, left_r = terms.take(rest).locate(a[rest], cum[rest], e[rest], t1)
+            one = np.concatenate([one, rest])
+            p, q, left = np.concatenate([p, p_r]), np.concatenate([q, q_r]), np.concatenate([left, left_r])
+        part = terms if one.size == a.shape[0] and not rest.size else terms.take(one)
+        c, k = part.piece(p, q)
+        tau[one] = p + solve(c, k, part.memory, left, q - p)
+        return tau  # (the caller keeps τ before the end of what it settles)
 
     def _buy(self, buyers: np.ndarray, tau: np.ndarray, terms: Terms) -> None:
         """Record the purchases of ``buyers`` at times ``tau`` and apply them to the state
@@ -585,7 +589,7 @@ class Interval:
         obs.store_visits[self.visits] += 1
         x_lapse = np.float32(cfg.lifecycle.lapse_rate * (t1 - t0))  # while active
         if self.whole:  # the day's draw to itself: the active ones whose draw is below
-            lapse = np.flatnonzero(self.clock("lapse") < x_lapse)
+            lapse = w.streams.below(EVENT_CLOCKS["lapse"], w.pop.n, x_lapse, self.day)
             lapse = lapse[st.lifecycle[lapse] == Stage.ACTIVE.value]
         else:
             active = st.lifecycle == Stage.ACTIVE.value

@@ -112,9 +112,19 @@ class Terms:
     def invert(self, a: np.ndarray, cum: np.ndarray, e: np.ndarray, b: float) -> np.ndarray:
         """The time τ in [a, b) at which ``cum + ∫_a^τ h = e`` (given ``cum + ∫_a^b h ≥ e``;
         b: the interval's end, so that τ does not depend on how far it was settled)."""
-        n = a.shape[0]
-        if n == 0:
+        if a.shape[0] == 0:
             return np.empty(0)
+        p, q, rest = self.locate(a, cum, e, b)
+        c, big_k = self.piece(p, q)
+        tau = p + solve(c, big_k, self.memory, rest, q - p)
+        return np.minimum(tau, np.nextafter(b, -np.inf))
+
+    def locate(
+        self, a: np.ndarray, cum: np.ndarray, e: np.ndarray, b: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The piece [p, q) between breakpoints in which :meth:`invert`'s τ lies, and the
+        hazard ``rest`` left to integrate from p (non-empty arrays)."""
+        n = a.shape[0]
         cut = np.minimum(np.maximum(self.breakpoints(), a[:, None]), b)
         points = np.concatenate([a[:, None], np.sort(cut, axis=1), np.full((n, 1), b)], axis=1)
         k = points.shape[1]
@@ -125,10 +135,7 @@ class Terms:
         j = np.maximum(j, 1)
         p, q = points[rows, j - 1], points[rows, j]
         rest = np.maximum(e - reached[rows, j - 1], 0.0)
-        c, big_k = self.piece(p, q)
-        x = solve(c, big_k, self.memory, rest, q - p)
-        tau = p + x
-        return np.minimum(tau, np.nextafter(b, -np.inf))
+        return p, q, rest
 
     def piece(self, p: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The hazard on [p, q) (no breakpoint inside) as ``c + K·e^{-(t - p)/m}``."""

@@ -158,6 +158,27 @@ def test_streams_are_pure_functions_of_their_key() -> None:
     assert s.child_seed(Purpose.PILOT, 1) != s.child_seed(Purpose.PILOT, 2)
 
 
+def test_uniform_is_numpys_float32_draw() -> None:
+    """The fast conversion of raw words gives numpy's own float32 uniforms (odd n too)."""
+    s = Streams(5)
+    for n in (1, 999, 4096):
+        expected = s.rng(Purpose.LAPSE, 7).random(n, dtype=np.float32)
+        np.testing.assert_array_equal(s.uniform(Purpose.LAPSE, n, 7), expected)
+
+
+@pytest.mark.parametrize("n", [1, 999, 20_000])
+def test_below_is_the_set_of_uniforms_below_a_threshold(n: int) -> None:
+    """``Streams.below`` compares raw words: exactly ``flatnonzero(uniform < x)`` for any
+    float32 x, including the grid values themselves and their neighbours, 0, 1 and above."""
+    s = Streams(9)
+    u = s.uniform(Purpose.LAPSE, n, 3)
+    grid = np.unique(u)
+    xs = [0.0, 2.0**-24, 0.002, 0.5, 1.0, 1.5, *grid[:20], *grid[-20:], *grid[:: max(1, n // 50)]]
+    for x in map(np.float32, xs):
+        for t in (x, np.nextafter(x, np.float32(-1)), np.nextafter(x, np.float32(2))):
+            np.testing.assert_array_equal(s.below(Purpose.LAPSE, n, t, 3), np.flatnonzero(u < t))
+
+
 def test_negative_seed_is_rejected() -> None:
     with pytest.raises(ValueError, match="non-negative"):
         Streams(-1)
