@@ -428,9 +428,11 @@ class Interval:
 
     def _when(self, terms: Terms, a: np.ndarray, cum: np.ndarray, e: np.ndarray) -> np.ndarray:
         """Purchase times of the consumers of ``terms``.  Where no term switches on or off
-        between ``a`` and t1 the hazard is ``c + K·e^{-(t - a)/m}`` and
-        :func:`sim.hazard.solve` inverts it at once (exactly ``a + (e - cum)/c`` without a
-        return term); elsewhere :meth:`sim.hazard.Terms.invert`."""
+        between ``a`` and t1 the hazard is ``c + K·e^{-(t - a)/m}`` from ``a``; elsewhere
+        :meth:`sim.hazard.Terms.locate` finds the piece between breakpoints where the
+        threshold is reached.  :func:`sim.hazard.solve` then inverts every piece in one
+        pass (exactly ``p + rest/c`` without a return term); each root is its own, so this
+        is :meth:`sim.hazard.Terms.invert` row by row, with fewer operations."""
         t1 = self.t1
         cut = terms.breakpoints()
         inside = ((cut > a[:, None]) & (cut < t1)).any(axis=1)
@@ -443,7 +445,8 @@ class Interval:
         if rest.size:  # their pieces located, every root found in one pass: τ ≥ p
             p_r, q_r, left_r = terms.take(rest).locate(a[rest], cum[rest], e[rest], t1)
             one = np.concatenate([one, rest])
-            p, q, left = np.concatenate([p, p_r]), np.concatenate([q, q_r]), np.concatenate([left, left_r])
+            p, q = np.concatenate([p, p_r]), np.concatenate([q, q_r])
+            left = np.concatenate([left, left_r])
         part = terms if one.size == a.shape[0] and not rest.size else terms.take(one)
         c, k = part.piece(p, q)
         tau[one] = p + solve(c, k, part.memory, left, q - p)
