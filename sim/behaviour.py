@@ -174,14 +174,17 @@ class Interval:
         # An interval of a day or more has the day's draws to itself: no clock runs on.
         self.day = int(np.floor(t0 + 1e-9))
         self.whole = dt > 1.0 - 1e-9
+        # Purchase thresholds E = -log(1 - u): a day to itself keeps the uniforms and takes
+        # the logarithm only where the hazard comes near (see :meth:`reached`).
+        self.u: np.ndarray | None = None
         if self.whole:
-            self.e = exponential(s.uniform(Purpose.PURCHASE, n, self.day))
+            self.u = s.uniform(Purpose.PURCHASE, n, self.day)
         else:
             if abs(t0 - round(t0)) < 1e-9:
                 st.purchase_clock[:] = exponential(s.uniform(Purpose.PURCHASE, n, self.day))
                 for kind, purpose in EVENT_CLOCKS.items():
                     getattr(st, f"{kind}_clock")[:] = s.uniform(purpose, n, self.day)
-            self.e = st.purchase_clock  # reached by the cumulative hazard since t0: a purchase
+        self.e = st.purchase_clock  # reached by the cumulative hazard since t0: a purchase
         self.settled = t0  # everyone is settled up to here ...
         self.resolved: np.ndarray | None = None  # ... or up to these times (after a batch)
         self.cum: np.ndarray | None = None  # cumulative hazard since t0 (None: 0)
@@ -354,8 +357,7 @@ class Interval:
             if resolved is None:
                 self.resolved = resolved = np.full(n, self.settled)
             resolved[idx] = b
-        e = self.e if idx is None else self.e[idx]
-        hit = np.flatnonzero(cum > e)
+        hit, e_hit = self.reached(cum, idx)
         if not hit.size:
             return
         buyers = hit if idx is None else idx[hit]
@@ -365,9 +367,30 @@ class Interval:
             terms,
             start.astype(np.float64),
             before[hit].astype(np.float64),
-            e[hit].astype(np.float64),
+            e_hit.astype(np.float64),
         )
         self._buy(buyers, np.minimum(tau, np.nextafter(b, -np.inf)), terms)
+
+    def threshold(self, rows: np.ndarray) -> np.ndarray:
+        """The purchase thresholds E of consumers ``rows`` (float32)."""
+        return self.e[rows] if self.u is None else exponential(self.u[rows])
+
+    def reached(self, cum: np.ndarray, idx: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """Where the cumulative hazard ``cum`` of consumers ``idx`` (None: everyone) exceeds
+        their threshold E, and E there.
+
+        A day to itself computes E only where ``cum`` exceeds the lower bound
+        ``u·LOWER`` of ``-log(1 - u) ≥ u``: the same elementwise E, for a few hundred
+        consumers instead of the population (the logarithm was a tenth of a run)."""
+        if self.u is None:
+            e = self.e if idx is None else self.e[idx]
+            hit = np.flatnonzero(cum > e)
+            return hit, e[hit]
+        u = self.u if idx is None else self.u[idx]
+        near = np.flatnonzero(cum > u * LOWER)
+        e = exponential(u[near])
+        over = cum[near] > e
+        return near[over], e[over]
 
     def _integral(self, idx: np.ndarray | None, a: Any, b: float) -> np.ndarray:
         """``∫_a^b h(t) dt`` for consumers ``idx`` (None: everyone) from their own ``a``
@@ -471,7 +494,9 @@ class Interval:
             baseline = replace(
                 terms.take(maybe), h=self.rate_at_open()[buyers[maybe]].astype(np.float64)
             )
-            induced[maybe] = self.e[buyers[maybe]] > baseline.base(t0, np.full_like(t0, self.t1))
+            induced[maybe] = self.threshold(buyers[maybe]) > baseline.base(
+                t0, np.full_like(t0, self.t1)
+            )
         floor = f32(cfg.response.awareness_floor)
         weights = np.take(pop.share, buyers, axis=0) * (
             floor + (1 - floor) * np.take(st.awareness, buyers, axis=0)
@@ -505,7 +530,7 @@ class Interval:
         st.last_bought[buyers, cat] = tau.astype(f32)
         st.dip_until[buyers] = np.maximum(st.dip_until[buyers], tau + replenishment(cfg)[cat])
         w.dips.add(buyers, cat, st.last_bought[buyers, cat])
-        self.e[buyers] = np.inf  # one purchase per day
+        (self.e if self.u is None else self.u)[buyers] = np.inf  # one purchase per day
         self.bought.append((buyers, tau, cat, value, discount, offer_contact, induced))
         obs.record_purchases(buyers, tau, cat, value)
         reviewed = s.uniform_at(Purpose.REVIEW, buyers, day) < f32(cfg.behaviour.review_prob)
@@ -606,7 +631,7 @@ class Interval:
         # Closed, the interval keeps only what its event feeds read: the market's event
         # source still holds it while the next interval opens, so its population-sized
         # arrays go now (they would double the peak memory of that moment).
-        del self.h, self.h_open, self.awake, self.e, self.cum, self.resolved
+        del self.h, self.h_open, self.awake, self.u, self.e, self.cum, self.resolved
         return buyers, cats
 
     def _close_carts(self, buyers: np.ndarray, tau: np.ndarray) -> None:
@@ -681,6 +706,10 @@ def tick(clock: np.ndarray, exposure: Any, running: bool = True) -> tuple[np.nda
         clock[hit] = np.inf
     return hit, used
 
+
+LOWER = np.float32(1.0 - 2.0**-16)
+"""``u·LOWER ≤ -log(1 - u)`` for float32 uniforms with a wide margin: the exact bound is
+``u`` itself, and a logarithm in float32 errs by an ulp or two (2^-23 relative)."""
 
 _TOP: dict[np.dtype[Any], int] = {}
 """The largest count of each counter dtype (``np.iinfo`` is slow to build)."""
