@@ -401,8 +401,9 @@ class Interval:
         full = idx is None
         h = self.h if full else self.h[idx]
         scalar = np.ndim(a) == 0
-        # dtype=f32 rounds b - a to float32 inside the product (one temporary fewer)
-        H = h * f32(b - a) if scalar else np.multiply(h, b - a, dtype=f32)
+        # b - a rounded to float32, then the float32 product (a cast, not a ufunc given
+        # dtype=, which casts through buffers)
+        H = h * f32(b - a) if scalar else h * (b - a).astype(f32)
         bh = cfg.behaviour
         m = bh.abandoner_memory_days
 
@@ -446,7 +447,9 @@ class Interval:
             x = np.minimum(be, b)  # covered(bs, be, a, b) in place: no temporaries of N
             x -= np.maximum(bs, a)
             np.maximum(x, 0.0, out=x)
-            H += np.multiply(level, x, dtype=f32)  # level * x.astype(f32)
+            y = x.astype(f32)  # level * x.astype(f32), as a cast and in-place products
+            y *= level
+            H += y
         return H
 
     def _when(self, terms: Terms, a: np.ndarray, cum: np.ndarray, e: np.ndarray) -> np.ndarray:
