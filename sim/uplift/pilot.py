@@ -12,7 +12,8 @@ the outcome over ``window_days``) and what only the simulator knows:
   no-pilot world;
 * ``tau_<arm> = y_<arm> - y_control``: the true (realised) uplift;
 * ``tau_expected_<arm>``: the closed-form expected uplift at send time over the pilot's
-  ``window_days`` (:func:`sim.response.expected_uplift`).
+  ``window_days`` (:func:`sim.response.expected_uplift`) of sending the arm: 0 where the
+  channel cannot deliver it (the consumer unreachable on it, or opted out), as realised.
 """
 
 from __future__ import annotations
@@ -178,9 +179,12 @@ class _PilotProcess:
         if self.force_arm is None:
             self.features = market.features(kinds).iloc[sample].reset_index(drop=True)
             for arm, offer in zip(cfg.arms, offers, strict=True):
-                self.expected[arm.name] = market.expected_uplift(
-                    sample, **offer, outcome_days=cfg.window_days
-                )["uplift"]
+                # A contact the channel cannot deliver (unreachable, or opted out) changes
+                # nothing: the arm's expected effect there is 0, as its realised one is.
+                ch = offer["channel"]
+                deliverable = market.pop.reachable[sample, ch] & ~market.state.opted_out[sample, ch]
+                uplift = market.expected_uplift(sample, **offer, outcome_days=cfg.window_days)
+                self.expected[arm.name] = np.where(deliverable, uplift["uplift"], 0.0)
         for j, offer in enumerate(offers):
             if self.force_arm is not None and j != self.force_arm:
                 continue
