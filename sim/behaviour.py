@@ -465,17 +465,17 @@ class Interval:
         if inside.all():
             return terms.invert(a, cum, e, t1)
         tau = np.empty(a.shape[0])
-        one = np.flatnonzero(~inside)
-        p, q, left = a[one], np.full(one.size, t1), e[one] - cum[one]
+        rows = np.flatnonzero(~inside)  # one piece from a to t1
+        p, q, left = a[rows], np.full(rows.size, t1), e[rows] - cum[rows]
         rest = np.flatnonzero(inside)
         if rest.size:  # their pieces located, every root found in one pass: τ ≥ p
             p_r, q_r, left_r = terms.take(rest).locate(a[rest], cum[rest], e[rest], t1)
-            one = np.concatenate([one, rest])
+            rows = np.concatenate([rows, rest])
             p, q = np.concatenate([p, p_r]), np.concatenate([q, q_r])
             left = np.concatenate([left, left_r])
-        part = terms if one.size == a.shape[0] and not rest.size else terms.take(one)
+        part = terms.take(rows) if rest.size else terms
         c, k = part.piece(p, q)
-        tau[one] = p + solve(c, k, part.memory, left, q - p)
+        tau[rows] = p + solve(c, k, part.memory, left, q - p)
         return tau  # (the caller keeps τ before the end of what it settles)
 
     def _buy(self, buyers: np.ndarray, tau: np.ndarray, terms: Terms) -> None:
