@@ -310,6 +310,12 @@ class Market:
             batch.contact_id, batch.consumer, status, backlash, opted_out, persuasion, clicked
         )
 
+    def deliverable(self, consumers: np.ndarray, channel: np.ndarray | int) -> np.ndarray:
+        """Whether a contact on ``channel`` (one, or one per consumer) would reach each of
+        ``consumers`` now: reachable on it and not opted out of it."""
+        ch = np.broadcast_to(np.asarray(channel), np.shape(consumers))
+        return self.pop.reachable[consumers, ch] & ~self.state.opted_out[consumers, ch]
+
     def expected_uplift(
         self,
         consumers: np.ndarray,

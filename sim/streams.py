@@ -94,8 +94,7 @@ class Streams:
         machines exactly ``self.rng(purpose, *key).random(n, dtype=np.float32)``, made
         without numpy's per-number conversion loop.
         """
-        ss = np.random.SeedSequence(self.seed, spawn_key=(int(purpose), *map(int, key)))
-        raw = np.random.PCG64(ss).random_raw((n + 1) // 2)
+        raw = self._raw(purpose, n, *key)
         words = raw.view(np.uint32)[:n]
         words >>= _S8_32
         # int32 to float32 (< 2^24: exact) written over the words themselves (each in its
@@ -113,12 +112,17 @@ class Streams:
         ``u = w·2^-24 < x`` (w: the word's top 24 bits) holds exactly when
         ``w < ceil(x·2^24)``, that is when the whole 32-bit word is below ``ceil(x·2^24)·2^8``.
         """
-        ss = np.random.SeedSequence(self.seed, spawn_key=(int(purpose), *map(int, key)))
-        words = np.random.PCG64(ss).random_raw((n + 1) // 2).view(np.uint32)[:n]
+        words = self._raw(purpose, n, *key).view(np.uint32)[:n]
         k = math.ceil(float(x) * 2.0**24)  # exact: x has a 24-bit significand
         if k >= 1 << 24:
             return np.arange(n)
         return np.flatnonzero(words < np.uint32(max(k, 0) << 8))
+
+    def _raw(self, purpose: Purpose, n: int, *key: int) -> np.ndarray:
+        """The generator's first ``ceil(n/2)`` raw 64-bit outputs (n 32-bit words)."""
+        ss = np.random.SeedSequence(self.seed, spawn_key=(int(purpose), *map(int, key)))
+        raw: np.ndarray = np.random.PCG64(ss).random_raw((n + 1) // 2)
+        return raw
 
     def key64(self, purpose: Purpose, *key: int) -> np.uint64:
         """A 64-bit key for this purpose and key (the ``K`` of :meth:`uniform_at`)."""

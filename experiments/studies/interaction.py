@@ -29,9 +29,9 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
-from experiments._common import compose, plain
+from experiments._common import run_config
 from experiments.reproduce import MECHANISMS
-from sim.experiment import build_run_config, run_experiment
+from sim.experiment import run_experiment
 
 ABLATIONS: dict[str, dict[str, Any]] = {
     "none (preset)": {},
@@ -54,7 +54,7 @@ def true_profit(strategy: str, seed: int, overrides: dict[str, Any]) -> float:
     """True (total) incremental profit of one run of the default market."""
     ov = ["market=default", f"strategy={strategy}", f"seed={seed}"]
     ov += [f"{k}={json.dumps(v) if isinstance(v, bool) else v}" for k, v in overrides.items()]
-    result = run_experiment(build_run_config(plain(compose("config", ov))))
+    result = run_experiment(run_config(ov))
     return float(result.to_dict()["incremental_profit"]["true"])
 
 

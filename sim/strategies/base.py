@@ -177,8 +177,7 @@ class Campaign:
     def addressable(
         self, market: Market, consumers: np.ndarray, channel: np.ndarray | int
     ) -> np.ndarray:
-        ch = np.broadcast_to(np.asarray(channel), consumers.shape)
-        return market.pop.reachable[consumers, ch] & ~market.state.opted_out[consumers, ch]
+        return market.deliverable(consumers, channel)
 
     def send(
         self,

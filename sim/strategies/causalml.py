@@ -124,7 +124,7 @@ class CausalMLScorer:
         p0 = self.p_control or 0.0
         for j, (arm, offer) in enumerate(zip(self.arms, offers, strict=True)):
             ch = offer["channel"]
-            ok = market.pop.reachable[consumers, ch] & ~market.state.opted_out[consumers, ch]
+            ok = market.deliverable(consumers, ch)
             unit = (
                 econ.contact_cost[CHANNELS[ch]] + econ.personalisation_cost_per_contact * arm.depth
             )

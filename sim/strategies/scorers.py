@@ -136,7 +136,7 @@ class OracleScorer:
         choice = np.full(n, len(variants), np.int64)
         v = 0
         for ch in grid.channels:
-            ok = pop.reachable[consumers, ch] & ~market.state.opted_out[consumers, ch]
+            ok = market.deliverable(consumers, ch)
             unit = costs[ch] + econ.personalisation_cost_per_contact * grid.depth
             optout_cost = offers.backlash(int(ch)) * optout_p * optout_v[ch]
             for cat in range(grid.n_categories):
@@ -188,7 +188,7 @@ class PropensityScorer:
         category = np.where(prof.sum(axis=1) > 0, prof.argmax(axis=1), -1)
         channel = np.full(consumers.shape[0], grid.channels[0], np.int64)
         for ch in grid.channels[::-1]:
-            ok = market.pop.reachable[consumers, ch] & ~market.state.opted_out[consumers, ch]
+            ok = market.deliverable(consumers, ch)
             channel = np.where(ok, ch, channel)
         send = observed_send_time(market, consumers, day, default_hour)
         disc = np.full(consumers.shape[0], float(grid.discounts.max()))

@@ -181,8 +181,7 @@ class _PilotProcess:
             for arm, offer in zip(cfg.arms, offers, strict=True):
                 # A contact the channel cannot deliver (unreachable, or opted out) changes
                 # nothing: the arm's expected effect there is 0, as its realised one is.
-                ch = offer["channel"]
-                deliverable = market.pop.reachable[sample, ch] & ~market.state.opted_out[sample, ch]
+                deliverable = market.deliverable(sample, offer["channel"])
                 uplift = market.expected_uplift(sample, **offer, outcome_days=cfg.window_days)
                 self.expected[arm.name] = np.where(deliverable, uplift["uplift"], 0.0)
         for j, offer in enumerate(offers):
